@@ -1,0 +1,171 @@
+"""The audit trail: one record per API call, allowed, denied or failed.
+
+Records are written by one background thread in batches (group commit): while
+one batch commits, the next accumulates, so a busy server pays one fsync per
+batch, not per call, and a quiet one commits each record within milliseconds.
+``flush`` blocks until everything accepted so far is committed (LookupEvents
+calls it so a caller reads its own calls back; shutdown calls it so nothing
+accepted is lost on SIGTERM). The queue is bounded: when the store cannot keep
+up, callers wait rather than records being dropped.
+
+Request parameters arrive already redacted from the model's ``sensitive``
+flags; nothing here ever sees a secret value. The same thread keeps each access
+key's last-used time, region and service current (GetAccessKeyLastUsed).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from warden.store.db import Store
+from warden.store.schema import access_keys, audit_events, audit_resources
+
+log = logging.getLogger("warden.audit")
+
+_BATCH = 512
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    event_id: str
+    event_time: datetime
+    request_id: str
+    account_id: str
+    region: str
+    event_source: str
+    event_name: str
+    read_only: bool
+    principal_arn: str
+    principal_type: str
+    user_name: str
+    access_key_id: str
+    source_ip: str
+    user_agent: str
+    resource_arns: tuple[str, ...]
+    resource_types: tuple[str, ...]
+    decision: str
+    error_code: str
+    error_message: str
+    request_parameters: dict[str, Any] | None
+    key_used: bool = False  # the access key authenticated: update its last-used record
+
+
+class _Flush:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+
+
+class AuditWriter:
+    def __init__(self, store: Store, *, capacity: int = 50_000) -> None:
+        self._store = store
+        self._queue: queue.Queue[AuditRecord | _Flush | None] = queue.Queue(capacity)
+        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._failed = False
+        self._thread.start()
+
+    def record(self, rec: AuditRecord) -> None:
+        self._queue.put(rec)
+
+    def flush(self, timeout: float = 30.0) -> None:
+        marker = _Flush()
+        self._queue.put(marker)
+        marker.done.wait(timeout)
+
+    def close(self) -> None:
+        self.flush()
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    @property
+    def healthy(self) -> bool:
+        return not self._failed and self._thread.is_alive()
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            item = self._queue.get()
+            batch: list[AuditRecord] = []
+            markers: list[_Flush] = []
+            while True:
+                if item is None:
+                    stop = True
+                elif isinstance(item, _Flush):
+                    markers.append(item)
+                else:
+                    batch.append(item)
+                if stop or len(batch) >= _BATCH:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                self._write(batch)
+            for m in markers:
+                m.done.set()
+
+    def _write(self, batch: Sequence[AuditRecord]) -> None:
+        events = [_row(r) for r in batch]
+        resources = [
+            {"event_id": r.event_id, "resource_name": arn, "resource_type": rtype}
+            for r in batch
+            for arn, rtype in zip(r.resource_arns, r.resource_types, strict=False)
+        ]
+        used: dict[str, AuditRecord] = {}
+        for r in batch:
+            if r.key_used and r.access_key_id and not r.access_key_id.startswith("ASIA"):
+                used[r.access_key_id] = r
+        for attempt in range(3):
+            try:
+                with self._store.begin() as conn:
+                    conn.execute(audit_events.insert(), events)
+                    if resources:
+                        conn.execute(audit_resources.insert(), resources)
+                    for akid, r in used.items():
+                        conn.execute(
+                            access_keys.update()
+                            .where(access_keys.c.access_key_id == akid)
+                            .values(
+                                last_used_at=r.event_time,
+                                last_used_service=r.event_source.split(".")[0],
+                                last_used_region=r.region,
+                            )
+                        )
+                self._failed = False
+                return
+            except sa.exc.SQLAlchemyError:
+                log.exception("audit batch of %d failed (attempt %d)", len(batch), attempt + 1)
+        self._failed = True
+
+
+def _row(r: AuditRecord) -> dict[str, Any]:
+    return {
+        "event_id": r.event_id,
+        "event_time": r.event_time,
+        "request_id": r.request_id,
+        "account_id": r.account_id,
+        "region": r.region,
+        "event_source": r.event_source,
+        "event_name": r.event_name,
+        "read_only": r.read_only,
+        "principal_arn": r.principal_arn,
+        "principal_type": r.principal_type,
+        "user_name": r.user_name,
+        "access_key_id": r.access_key_id,
+        "source_ip": r.source_ip,
+        "user_agent": r.user_agent,
+        "resource_arns": list(r.resource_arns),
+        "resource_types": list(r.resource_types),
+        "decision": r.decision,
+        "error_code": r.error_code,
+        "error_message": r.error_message,
+        "request_parameters": r.request_parameters,
+    }

@@ -1,0 +1,52 @@
+"""Running the server process: uvicorn with the data dir's TLS certificate.
+
+uvicorn handles SIGTERM and SIGINT by finishing in-flight requests and running
+the lifespan shutdown, which flushes the audit trail and closes the store.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from .app import create_app, open_runtime
+from .init import endpoint_url
+from .tls import TlsPaths
+
+log = logging.getLogger("warden.server")
+
+
+def serve(
+    data_dir: Path,
+    *,
+    host: str,
+    port: int,
+    store_url: str | None,
+    insecure_http: bool,
+    banner: str,
+) -> int:
+    runtime = open_runtime(data_dir, store_url=store_url)
+    app = create_app(runtime, secure=not insecure_http)
+    tls = TlsPaths.in_dir(data_dir)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,  # the audit trail records every call; URLs may carry signatures
+        ssl_certfile=None if insecure_http else str(tls.server_cert),
+        ssl_keyfile=None if insecure_http else str(tls.server_key),
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    print(
+        f"warden serving {endpoint_url(host, port, secure=not insecure_http)} "
+        f"(account {runtime.settings.account_id}, region {runtime.settings.region})",
+        flush=True,
+    )
+    print(banner, flush=True)
+    server.run()
+    return 0

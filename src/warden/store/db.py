@@ -1,0 +1,147 @@
+"""The control-plane store: one SQLAlchemy engine over SQLite (default) or PostgreSQL.
+
+Invariants:
+- Opening a store brings its schema to the newest Alembic revision before anything else runs.
+- SQLite runs in WAL mode with ``synchronous=FULL``, foreign keys on and a busy timeout, set on
+  every new connection. The sqlite3 driver's own transaction handling is switched off and
+  warden emits ``BEGIN IMMEDIATE`` for every writing transaction, so writers take the write
+  lock up front and queue on the busy timeout instead of failing half-way with SQLITE_BUSY
+  when a read lock cannot be upgraded. ``read()`` transactions are ``BEGIN DEFERRED`` and
+  ``query_only``, so readers never block writers and cannot write by mistake.
+- On PostgreSQL writers run at READ COMMITTED: read-modify-write code must lock what it reads
+  (``with_for_update()``; a no-op on SQLite, where the whole database is locked) or use a single
+  atomic ``UPDATE``. ``read()`` transactions are READ ONLY.
+- The SQLite file is mode 0600: it holds password hashes and ciphertexts.
+- Connections are pooled and safe to use from a thread pool, one connection per thread at a time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+DB_FILE_NAME = "warden.db"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+BUSY_TIMEOUT_S = 30.0
+_READ_ONLY = "warden_read_only"
+Dialect = Literal["sqlite", "postgresql"]
+
+
+class Store:
+    """The engine plus the transaction discipline every caller goes through."""
+
+    def __init__(self, engine: Engine, dialect: Dialect) -> None:
+        self.engine = engine
+        self.dialect: Dialect = dialect
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect to ``url`` (``sqlite:///PATH`` or ``postgresql[+psycopg]://…``) and migrate."""
+        return cls._open(make_url(url))
+
+    @classmethod
+    def sqlite_in(cls, data_dir: Path) -> Store:
+        """The default store: ``DIR/warden.db``, created mode 0600 (tightened if wider)."""
+        path = data_dir / DB_FILE_NAME
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        os.close(fd)
+        os.chmod(path, 0o600)
+        return cls._open(URL.create("sqlite+pysqlite", database=str(path)))
+
+    @classmethod
+    def _open(cls, url: URL) -> Store:
+        engine, dialect = _create_engine(url)
+        try:
+            upgrade(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, dialect)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One writing transaction: committed on normal exit, rolled back on an exception."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """One read-only transaction: a consistent snapshot; any write in it fails."""
+        with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                conn.execution_options(postgresql_readonly=True)
+            else:
+                conn.execution_options(**{_READ_ONLY: True})
+            with conn.begin():
+                yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply the Alembic migrations up to ``revision`` (idempotent)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def _create_engine(url: URL) -> tuple[Engine, Dialect]:
+    backend = url.get_backend_name()
+    pool: dict[str, Any] = {"pool_size": 8, "max_overflow": 24, "pool_timeout": 60}
+    if backend == "postgresql":
+        if url.drivername == "postgresql":
+            url = url.set(drivername="postgresql+psycopg")
+        return sa.create_engine(url, pool_pre_ping=True, **pool), "postgresql"
+    if backend == "sqlite":
+        if url.database in (None, "", ":memory:") or "mode=memory" in str(url):
+            raise ValueError("the store needs a SQLite file; in-memory databases are not shared")
+        engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S}, **pool)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine, "sqlite"
+    raise ValueError(f"unsupported store URL scheme {url.drivername!r}: use sqlite or postgresql")
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+    # Take transaction control away from the sqlite3 driver: it would not BEGIN before SELECTs
+    # or DDL (breaking snapshot reads and transactional migrations); _sqlite_on_begin does it.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise RuntimeError(f"SQLite refused WAL journal mode (got {mode!r})")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    # query_only is connection state, so every transaction sets it, readers on, writers off.
+    if conn.get_execution_options().get(_READ_ONLY):
+        conn.exec_driver_sql("PRAGMA query_only = ON")
+        conn.exec_driver_sql("BEGIN DEFERRED")
+    else:
+        conn.exec_driver_sql("PRAGMA query_only = OFF")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,346 @@
+"""The control-plane schema: every table warden persists, as SQLAlchemy Core metadata.
+
+Invariants:
+- This module is the current schema; every change to it ships with an Alembic migration in
+  ``migrations/versions`` and a test proves the migrated database and this metadata agree.
+- Timestamps are timezone-aware and stored in UTC (``UtcDateTime``): PostgreSQL keeps
+  ``timestamptz``, SQLite keeps fixed-width UTC text that sorts chronologically.
+- Secrets are stored only as ciphertext (``LargeBinary``); session tokens only as a SHA-256 digest.
+- IAM names are unique per account regardless of case: ``name_lower`` carries that constraint.
+- Every constraint and index has a deterministic name (``NAMING``), the same on both backends.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime, stored as UTC; naive datetimes are refused (ambiguous)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime refused: store timezone-aware UTC times")
+        utc = value.astimezone(UTC)
+        # SQLite's DATETIME text drops the offset, so it must be UTC already.
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class PrincipalType(StrEnum):
+    USER = "user"
+    GROUP = "group"
+    ROLE = "role"
+
+
+class AccessKeyStatus(StrEnum):
+    ACTIVE = "Active"
+    INACTIVE = "Inactive"
+
+
+class AuditDecision(StrEnum):
+    ALLOW = "Allow"
+    EXPLICIT_DENY = "ExplicitDeny"
+    IMPLICIT_DENY = "ImplicitDeny"
+    NOT_EVALUATED = "NotEvaluated"
+
+
+class JobState(StrEnum):
+    READY = "ready"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"  # permanent failure reported by the worker: never retried
+    DEAD = "dead"  # retries exhausted
+
+
+def _one_of(column: str, values: type[StrEnum], name: str) -> sa.CheckConstraint:
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    return sa.CheckConstraint(f"{column} IN ({allowed})", name=name)
+
+
+def _ts(name: str, *, nullable: bool = False, index: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, UtcDateTime(), nullable=nullable, index=index)
+
+
+def _account_fk() -> sa.Column[Any]:
+    return sa.Column(
+        "account_id",
+        sa.String(12),
+        sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        nullable=False,
+    )
+
+
+def _json_list(name: str) -> sa.Column[Any]:
+    return sa.Column(name, sa.JSON(), nullable=False, default=list, server_default="[]")
+
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("account_id", sa.String(12), primary_key=True),
+    _ts("created_at"),
+    sa.Column("root_password_hash", sa.String(), nullable=False),
+    sa.Column("root_user_id", sa.String(), nullable=False, unique=True),
+)
+
+iam_users = sa.Table(
+    "iam_users",
+    metadata,
+    sa.Column("user_id", sa.String(), primary_key=True),
+    _account_fk(),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("name_lower", sa.String(), nullable=False),
+    sa.Column("path", sa.String(), nullable=False),
+    sa.Column("arn", sa.String(), nullable=False, unique=True),
+    _ts("created_at"),
+    sa.Column("permissions_boundary_arn", sa.String(), nullable=True),
+    _json_list("tags"),
+    _ts("password_last_used", nullable=True),
+    sa.UniqueConstraint("account_id", "name_lower"),
+)
+
+iam_groups = sa.Table(
+    "iam_groups",
+    metadata,
+    sa.Column("group_id", sa.String(), primary_key=True),
+    _account_fk(),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("name_lower", sa.String(), nullable=False),
+    sa.Column("path", sa.String(), nullable=False),
+    sa.Column("arn", sa.String(), nullable=False, unique=True),
+    _ts("created_at"),
+    sa.UniqueConstraint("account_id", "name_lower"),
+)
+
+iam_group_members = sa.Table(
+    "iam_group_members",
+    metadata,
+    sa.Column(
+        "group_id",
+        sa.String(),
+        sa.ForeignKey("iam_groups.group_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "user_id",
+        sa.String(),
+        sa.ForeignKey("iam_users.user_id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+iam_managed_policies = sa.Table(
+    "iam_managed_policies",
+    metadata,
+    sa.Column("policy_id", sa.String(), primary_key=True),
+    _account_fk(),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("path", sa.String(), nullable=False),
+    sa.Column("arn", sa.String(), nullable=False, unique=True),
+    sa.Column("default_version_id", sa.String(), nullable=False),
+    sa.Column("description", sa.String(), nullable=True),
+    _ts("created_at"),
+    _ts("updated_at"),
+    sa.Column("attachment_count", sa.Integer(), nullable=False, default=0, server_default="0"),
+    sa.Column(
+        "is_attachable", sa.Boolean(), nullable=False, default=True, server_default=sa.true()
+    ),
+    sa.Column(
+        "permissions_boundary_usage_count",
+        sa.Integer(),
+        nullable=False,
+        default=0,
+        server_default="0",
+    ),
+    sa.UniqueConstraint("account_id", "name"),
+)
+
+iam_policy_versions = sa.Table(
+    "iam_policy_versions",
+    metadata,
+    sa.Column(
+        "policy_arn",
+        sa.String(),
+        sa.ForeignKey("iam_managed_policies.arn", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("version_id", sa.String(), primary_key=True),
+    sa.Column("document", sa.Text(), nullable=False),
+    _ts("created_at"),
+)
+
+# policy_arn may name an AWS-managed policy that has no row here, hence no foreign key on it.
+iam_attachments = sa.Table(
+    "iam_attachments",
+    metadata,
+    _account_fk(),
+    sa.Column("principal_type", sa.String(), primary_key=True),
+    sa.Column("principal_id", sa.String(), primary_key=True),
+    sa.Column("policy_arn", sa.String(), primary_key=True, index=True),
+    _one_of("principal_type", PrincipalType, "principal_type"),
+)
+
+iam_inline_policies = sa.Table(
+    "iam_inline_policies",
+    metadata,
+    _account_fk(),
+    sa.Column("principal_type", sa.String(), primary_key=True),
+    sa.Column("principal_id", sa.String(), primary_key=True),
+    sa.Column("policy_name", sa.String(), primary_key=True),
+    sa.Column("document", sa.Text(), nullable=False),
+    _one_of("principal_type", PrincipalType, "principal_type"),
+)
+
+# No cascade from iam_users: AWS refuses DeleteUser while the user still has access keys.
+access_keys = sa.Table(
+    "access_keys",
+    metadata,
+    sa.Column("access_key_id", sa.String(), primary_key=True),
+    _account_fk(),
+    sa.Column(
+        "user_id", sa.String(), sa.ForeignKey("iam_users.user_id"), nullable=True, index=True
+    ),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("secret_ciphertext", sa.LargeBinary(), nullable=False),
+    _ts("created_at"),
+    _ts("last_used_at", nullable=True),
+    sa.Column("last_used_service", sa.String(), nullable=True),
+    sa.Column("last_used_region", sa.String(), nullable=True),
+    _one_of("status", AccessKeyStatus, "status"),
+)
+
+sts_credentials = sa.Table(
+    "sts_credentials",
+    metadata,
+    sa.Column("access_key_id", sa.String(), primary_key=True),
+    _account_fk(),
+    sa.Column("secret_ciphertext", sa.LargeBinary(), nullable=False),
+    sa.Column("token_digest", sa.LargeBinary(), nullable=False),
+    sa.Column("principal_arn", sa.String(), nullable=False),
+    sa.Column("principal_type", sa.String(), nullable=False),
+    sa.Column("source_user_id", sa.String(), nullable=True),
+    sa.Column("role_id", sa.String(), nullable=True),
+    sa.Column("session_name", sa.String(), nullable=True),
+    sa.Column("mfa_authenticated", sa.Boolean(), nullable=False, default=False),
+    _ts("mfa_auth_time", nullable=True),
+    sa.Column("session_policy", sa.Text(), nullable=True),
+    _json_list("tags"),
+    _ts("issued_at"),
+    _ts("expires_at", index=True),
+)
+
+# seq is the primary key (not event_id) because only an integer primary key autoincrements on
+# SQLite; event_id stays unique and is what clients see. sqlite_autoincrement forbids reuse of
+# seq values after deletions, so seq order is insertion order on both backends.
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column(
+        "seq",
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("event_id", sa.String(), nullable=False, unique=True),
+    _ts("event_time"),
+    sa.Column("request_id", sa.String(), nullable=True),
+    sa.Column("account_id", sa.String(12), nullable=True),
+    sa.Column("region", sa.String(), nullable=False),
+    sa.Column("event_source", sa.String(), nullable=False),
+    sa.Column("event_name", sa.String(), nullable=False),
+    sa.Column("read_only", sa.Boolean(), nullable=False),
+    sa.Column("principal_arn", sa.String(), nullable=True),
+    sa.Column("principal_type", sa.String(), nullable=True),
+    sa.Column("user_name", sa.String(), nullable=True),
+    sa.Column("access_key_id", sa.String(), nullable=True),
+    sa.Column("source_ip", sa.String(), nullable=True),
+    sa.Column("user_agent", sa.String(), nullable=True),
+    _json_list("resource_arns"),
+    _json_list("resource_types"),
+    sa.Column("decision", sa.String(), nullable=False),
+    sa.Column("error_code", sa.String(), nullable=True),
+    sa.Column("error_message", sa.Text(), nullable=True),
+    sa.Column("request_parameters", sa.JSON(), nullable=True),
+    _one_of("decision", AuditDecision, "decision"),
+    # LookupEvents takes one attribute plus a time range, newest first: one index per attribute
+    # leading with it, then time, so each lookup is an index range scan in the right order.
+    sa.Index("ix_audit_events_event_time", "event_time", "seq"),
+    sa.Index("ix_audit_events_event_name", "event_name", "event_time"),
+    sa.Index("ix_audit_events_user_name", "user_name", "event_time"),
+    sa.Index("ix_audit_events_access_key_id", "access_key_id", "event_time"),
+    sa.Index("ix_audit_events_event_source", "event_source", "event_time"),
+    sa.Index("ix_audit_events_read_only", "read_only", "event_time"),
+    sqlite_autoincrement=True,
+)
+
+# One row per resource an event touched: LookupEvents' ResourceName / ResourceType filters.
+audit_resources = sa.Table(
+    "audit_resources",
+    metadata,
+    sa.Column(
+        "event_id",
+        sa.String(),
+        sa.ForeignKey("audit_events.event_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("resource_type", sa.String(), primary_key=True, index=True),
+    sa.Column("resource_name", sa.String(), primary_key=True, index=True),
+)
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("job_id", sa.String(), primary_key=True),
+    sa.Column("kind", sa.String(), nullable=False, index=True),
+    sa.Column("dedupe_key", sa.String(), nullable=True, unique=True),
+    sa.Column("payload", sa.JSON(), nullable=False),
+    sa.Column("state", sa.String(), nullable=False),
+    _ts("run_at"),
+    sa.Column("attempts", sa.Integer(), nullable=False, default=0, server_default="0"),
+    sa.Column("max_attempts", sa.Integer(), nullable=False),
+    sa.Column("lease_owner", sa.String(), nullable=True),
+    _ts("lease_expires_at", nullable=True),
+    sa.Column("last_error", sa.Text(), nullable=True),
+    _ts("created_at"),
+    _ts("updated_at"),
+    _one_of("state", JobState, "state"),
+    sa.CheckConstraint("max_attempts >= 1", name="max_attempts"),
+    sa.Index("ix_jobs_state_run_at", "state", "run_at"),
+    sa.Index("ix_jobs_state_lease_expires_at", "state", "lease_expires_at"),
+)
+
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("key", sa.String(), primary_key=True),
+    sa.Column("value", sa.Text(), nullable=False),
+)
