@@ -97,22 +97,16 @@ def start_pg_server() -> PgServer:
         shutil.chown(root, PG_TEST_USER)
         run_as = ("runuser", "-u", PG_TEST_USER, "--")
     data = root / "data"
-    _run(
-        [*run_as, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
-        + ["-E", "UTF8", "--no-sync", "--no-instructions"],
-        cwd=root,
-    )
+    initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
+    _run([*run_as, *initdb, "-E", "UTF8", "--no-sync", "--no-instructions"], cwd=root)
     port = _free_port()
     options = (
         f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' "
         "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     )
     pg_ctl = str(bin_dir / "pg_ctl")
-    _run(
-        [*run_as, pg_ctl, "-D", str(data), "-l", str(root / "server.log"), "-w", "-t", "60"]
-        + ["-o", options, "start"],
-        cwd=root,
-    )
+    start = [pg_ctl, "-D", str(data), "-l", str(root / "server.log"), "-w", "-t", "60"]
+    _run([*run_as, *start, "-o", options, "start"], cwd=root)
     return PgServer(root=root, host="127.0.0.1", port=port, superuser="postgres", run_as=run_as)
 
 

@@ -201,8 +201,8 @@ class AuthFailure(Enum):
     UNKNOWN_KEY = "unknown_key"
     BAD_SIGNATURE = "bad_signature"
     EXPIRED_REQUEST = "expired_request"
-    EXPIRED_TOKEN = "expired_token"
-    INVALID_TOKEN = "invalid_token"
+    EXPIRED_TOKEN = "expired_token"  # noqa: S105 - a failure kind, not a secret
+    INVALID_TOKEN = "invalid_token"  # noqa: S105
     ACCESS_DENIED = "access_denied"
 
 
@@ -234,7 +234,8 @@ _AUTH = {"query": _AUTH_XML, "ec2": _AUTH_EC2, "json": _AUTH_JSON, "rest-json": 
 
 def auth_error(protocol: str, kind: AuthFailure | str, message: str) -> AwsError:
     """The error a service of that protocol answers for an authentication failure."""
-    return _AUTH[protocol][AuthFailure(kind)](message=message)
+    klass: type[AwsError] = _AUTH[protocol][AuthFailure(kind)]
+    return klass(message=message)
 
 
 @dataclass(frozen=True, slots=True)

@@ -134,4 +134,3 @@ class Registry:
     def by_query_version(self, version: str) -> ServiceSpec | None:
         """The query/ec2 service whose API version this is (``Version`` form field)."""
         return self._by_version.get(version)
-

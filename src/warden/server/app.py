@@ -29,6 +29,7 @@ from warden.protocol.errors import RequestEntityTooLarge
 from warden.protocol.specs import Registry
 from warden.protocol.wire import WireRequest, WireResponse
 from warden.services.cloudtrail import handlers as cloudtrail
+from warden.services.iam import handlers as iam
 from warden.services.iam.authorizer import Authorizer
 from warden.services.iam.identity import Identities
 from warden.services.sts import handlers as sts
@@ -82,6 +83,7 @@ def open_runtime(
     services = {
         s.name: s
         for s in (
+            iam.build(store),
             sts.build(store, ring, clock, ids),
             cloudtrail.build(store, sealer, audit),
         )

@@ -206,7 +206,9 @@ class Pipeline:
             raise NotImplementedOperation(
                 message=f"warden does not implement {call.service}:{call.operation}"
             )
-        resources = tuple(entry.resources(Scope(self._account_id, authn.region), call.params))
+        resources = tuple(entry.resources(
+            Scope(self._account_id, authn.region, authn.principal.arn), call.params
+        ))
         trace.resources, trace.read_only = resources, entry.read_only
         if entry.always_allowed:
             decision = Decision(Effect.ALLOWED)

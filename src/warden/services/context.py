@@ -47,6 +47,7 @@ class Scope:
 
     account_id: str
     region: str
+    principal_arn: str
 
 
 ResourceFn = Callable[[Scope, Mapping[str, Any]], Sequence[str]]

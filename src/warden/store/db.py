@@ -11,13 +11,14 @@ Invariants:
 - On PostgreSQL writers run at READ COMMITTED: read-modify-write code must lock what it reads
   (``with_for_update()``; a no-op on SQLite, where the whole database is locked) or use a single
   atomic ``UPDATE``. ``read()`` transactions are READ ONLY.
-- The SQLite file is mode 0600: it holds password hashes and ciphertexts.
+- The SQLite file (and its -wal/-shm) is mode 0600: it holds password hashes and ciphertexts.
 - Connections are pooled and safe to use from a thread pool, one connection per thread at a time.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +36,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_S = 30.0
 _READ_ONLY = "warden_read_only"
 Dialect = Literal["sqlite", "postgresql"]
+_MIGRATION_LOCK = threading.Lock()
 
 
 class Store:
@@ -51,17 +53,15 @@ class Store:
 
     @classmethod
     def sqlite_in(cls, data_dir: Path) -> Store:
-        """The default store: ``DIR/warden.db``, created mode 0600 (tightened if wider)."""
-        path = data_dir / DB_FILE_NAME
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-        os.close(fd)
-        os.chmod(path, 0o600)
-        return cls._open(URL.create("sqlite+pysqlite", database=str(path)))
+        """The default store: ``DIR/warden.db``."""
+        return cls._open(URL.create("sqlite+pysqlite", database=str(data_dir / DB_FILE_NAME)))
 
     @classmethod
     def _open(cls, url: URL) -> Store:
         engine, dialect = _create_engine(url)
         try:
+            if dialect == "sqlite" and not url.query.get("uri"):
+                _make_private(Path(str(url.database)))
             upgrade(engine)
         except BaseException:
             engine.dispose()
@@ -99,9 +99,19 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply the Alembic migrations up to ``revision`` (idempotent)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.connect() as conn:
+    # alembic's `context`/`op` proxies are process-global, so one migration at a time per
+    # process; env.py serialises processes (nodes) with a database lock.
+    with _MIGRATION_LOCK, engine.connect() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
+
+
+def _make_private(path: Path) -> None:
+    # Created 0600 before SQLite opens it (SQLite gives its -wal/-shm files the same mode);
+    # an existing wider file is tightened rather than refused: the store is ours to fix.
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
 
 
 def _create_engine(url: URL) -> tuple[Engine, Dialect]:

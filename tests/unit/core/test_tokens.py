@@ -28,5 +28,5 @@ def test_tampered_payload_is_refused() -> None:
 
 @given(st.text(max_size=300))
 def test_open_never_raises(text: str) -> None:
-    assert TokenSealer(KEY).open(text, b"") in (None, text) or True
-    TokenSealer(KEY).open(text, b"")
+    # Nothing this sealer did not mint opens, and nothing raises.
+    assert TokenSealer(KEY).open(text, b"") is None

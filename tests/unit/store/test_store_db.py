@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -238,3 +241,52 @@ def test_read_transactions_cannot_write(store: Store) -> None:
         conn.execute(sa.insert(schema.settings).values(key="k", value="v"))
     with store.read() as conn:
         assert conn.execute(sa.select(schema.settings.c.value)).scalar_one() == "v"
+
+
+def test_sqlite_url_files_are_private_too(tmp_path: Path) -> None:
+    path = tmp_path / "elsewhere.db"
+    with Store.open(f"sqlite:///{path}") as store:
+        assert store.dialect == "sqlite"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_nodes_starting_together_migrate_once(store_url: str) -> None:
+    # Separate processes, as separate warden nodes would be, all opening one fresh store.
+    script = "import sys; from warden.store.db import Store; Store.open(sys.argv[1]).close()"
+    nodes = [
+        subprocess.Popen([sys.executable, "-c", script, store_url], stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
+    outcomes = [(node.communicate(timeout=120)[1], node.returncode) for node in nodes]
+    assert [code for _, code in outcomes] == [0, 0, 0], outcomes
+    with Store.open(store_url) as store, store.read() as conn:
+        versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()
+        assert versions.all() == ["0001"]
+
+
+def test_threads_opening_one_store_together_are_serialised(store_url: str) -> None:
+    opened: list[Store] = []
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            opened.append(Store.open(store_url))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for store in opened:
+        store.close()
+    assert errors == []
+    assert len(opened) == 3
+
+
+@pytest.mark.postgres
+def test_plain_postgresql_urls_use_psycopg(pg_url: str) -> None:
+    with Store.open(pg_url.replace("postgresql+psycopg://", "postgresql://")) as store:
+        assert store.dialect == "postgresql"
+        assert store.engine.driver == "psycopg"
