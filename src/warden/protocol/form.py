@@ -31,8 +31,17 @@ _INDEX_DIGITS = 10
 
 
 def decode_pairs(raw: bytes | str) -> list[tuple[str, str]]:
-    """Form fields in wire order; ValueError for bad UTF-8 or too many fields."""
-    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    """Form fields in wire order; ValueError for bad UTF-8 or too many fields.
+
+    A ``str`` is a URL query string, which HTTP keeps ASCII (non-ASCII arrives
+    percent-encoded); a ``bytes`` body may carry raw UTF-8.
+    """
+    if isinstance(raw, bytes):
+        text = raw.decode("utf-8")
+    elif raw.isascii():
+        text = raw
+    else:
+        raise ValueError("a query string must be ASCII")
     if not text:
         return []
     return parse_qsl(text, keep_blank_values=True, errors="strict", max_num_fields=MAX_FIELDS)

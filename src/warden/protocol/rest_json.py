@@ -48,6 +48,8 @@ class RestJsonProtocol:
             raise self.style.malformed(message="The query string is malformed.") from None
         router = spec.router
         try:
+            if not req.raw_path.isascii():
+                raise ValueError("a request path must be ASCII")
             found = router.match(req.method, req.raw_path, query) if router else None
         except ValueError:
             raise self.style.malformed(message="The request path is malformed.") from None

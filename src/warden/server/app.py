@@ -122,8 +122,9 @@ def _wire_request(request: Request, body: bytes, secure: bool) -> WireRequest:
     raw_path = scope.get("raw_path") or scope["path"].encode()
     return WireRequest(
         method=request.method,
-        raw_path=raw_path.decode("latin-1").split("?", 1)[0],
-        query_string=scope.get("query_string", b"").decode("latin-1"),
+        # SigV4 re-encodes what was on the wire: keep undecodable bytes as surrogates.
+        raw_path=raw_path.decode("utf-8", "surrogateescape").split("?", 1)[0],
+        query_string=scope.get("query_string", b"").decode("utf-8", "surrogateescape"),
         headers=tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]),
         body=body,
         source_ip=scope["client"][0] if scope.get("client") else "",

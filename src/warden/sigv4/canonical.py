@@ -44,7 +44,7 @@ def wire_bytes(text: str) -> bytes:
 
 def format_amz_date(moment: datetime) -> str:
     """``YYYYMMDDTHHMMSSZ`` in UTC; zero-padded by hand because strftime does not pad years."""
-    t = moment.astimezone(UTC) if moment.tzinfo is not None else moment
+    t = moment if moment.tzinfo in (None, UTC) else moment.astimezone(UTC)
     return f"{t.year:04d}{t.month:02d}{t.day:02d}T{t.hour:02d}{t.minute:02d}{t.second:02d}Z"
 
 

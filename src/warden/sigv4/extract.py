@@ -63,6 +63,14 @@ def header_value(headers: Sequence[tuple[str, str]], name: str) -> str | None:
     return ",".join(values) if values else None
 
 
+def _index(headers: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Header name to its values joined with ``,`` (one pass, for repeated look-ups)."""
+    index: dict[str, str] = {}
+    for name, value in headers:
+        index[name] = f"{index[name]},{value}" if name in index else value
+    return index
+
+
 def _decode(component: str) -> str:
     if "%" not in component:
         return component
@@ -88,7 +96,8 @@ def extract(
     accepted so callers pass the same request parts here as to ``verify``.
     """
     del method, raw_path
-    authorization = (header_value(headers, "authorization") or "").strip()
+    by_name = _index(headers)
+    authorization = by_name.get("authorization", "").strip()
     params = _amz_query_params(query_string)
     query_auth = any(name in params for name in _QUERY_AUTH_PARAMS)
     if authorization and query_auth:
@@ -97,13 +106,13 @@ def extract(
             "Signature query string parameter or the Authorization header should be specified"
         )
     if authorization:
-        return _from_header(authorization, headers)
+        return _from_header(authorization, by_name)
     if query_auth:
-        return _from_query(params, headers)
+        return _from_query(params, by_name)
     return None
 
 
-def _from_header(raw: str, headers: Sequence[tuple[str, str]]) -> SignatureInfo:
+def _from_header(raw: str, headers: Mapping[str, str]) -> SignatureInfo:
     algorithm, _, rest = raw.partition(" ")
     fields: dict[str, str] = {}
     # AWS reads nothing past an unknown algorithm, so every part is reported missing.
@@ -122,8 +131,8 @@ def _from_header(raw: str, headers: Sequence[tuple[str, str]]) -> SignatureInfo:
                     f"Authorization header has a duplicate '{name}' parameter. Authorization={raw}"
                 )
             fields[name] = value
-    amz_date = header_value(headers, "x-amz-date")
-    http_date = header_value(headers, "date")
+    amz_date = headers.get("x-amz-date")
+    http_date = headers.get("date")
     problems = [
         f"Authorization header requires '{name}' parameter."
         for name in ("Credential", "Signature", "SignedHeaders")
@@ -146,7 +155,7 @@ def _from_header(raw: str, headers: Sequence[tuple[str, str]]) -> SignatureInfo:
         headers=headers,
         presigned=False,
         expires_seconds=None,
-        security_token=header_value(headers, "x-amz-security-token"),
+        security_token=headers.get("x-amz-security-token"),
         malformed_credential=(
             "Authorization header is malformed; the Credential is mal-formed; "
             'expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
@@ -154,17 +163,15 @@ def _from_header(raw: str, headers: Sequence[tuple[str, str]]) -> SignatureInfo:
     )
 
 
-def _from_query(
-    params: Mapping[str, list[str]], headers: Sequence[tuple[str, str]]
-) -> SignatureInfo:
+def _from_query(params: Mapping[str, list[str]], headers: Mapping[str, str]) -> SignatureInfo:
     if any(name not in params for name in _PRESIGN_REQUIRED):
         raise _incomplete(
             "AWS query-string parameters must include 'X-Amz-Algorithm', 'X-Amz-Credential', "
             "'X-Amz-Signature', 'X-Amz-Date', 'X-Amz-SignedHeaders'. "
             "Re-examine the query-string parameters."
         )
-    for name, values in params.items():
-        if len(values) > 1:
+    for name in (*_PRESIGN_REQUIRED, "X-Amz-Expires", "X-Amz-Security-Token"):
+        if len(params.get(name, ())) > 1:
             raise _incomplete(f"The query-string parameter '{name}' must appear only once.")
     single = {name: values[0] for name, values in params.items()}
     if single["X-Amz-Algorithm"] != ALGORITHM:
@@ -178,9 +185,7 @@ def _from_query(
         headers=headers,
         presigned=True,
         expires_seconds=_parse_expires(single.get("X-Amz-Expires")),
-        security_token=token
-        if token is not None
-        else header_value(headers, "x-amz-security-token"),
+        security_token=token if token is not None else headers.get("x-amz-security-token"),
         malformed_credential=(
             "Error parsing the X-Amz-Credential parameter; the Credential is mal-formed; "
             'expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
@@ -194,7 +199,7 @@ def _assemble(
     signed_headers: str,
     signature: str,
     request_time: datetime,
-    headers: Sequence[tuple[str, str]],
+    headers: Mapping[str, str],
     presigned: bool,
     expires_seconds: int | None,
     security_token: str | None,
@@ -224,9 +229,8 @@ def _assemble(
         raise _incomplete(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."
         )
-    present = {name for name, _ in headers}
     for name in names:
-        if name not in present:
+        if name not in headers:
             raise _incomplete(
                 f"'{name}' is named as a SignedHeader, but it does not exist in the HTTP request."
             )

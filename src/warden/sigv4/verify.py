@@ -95,7 +95,7 @@ def _payload_hashes(
     if declared is None:
         # A presigned URL does not know its body; S3-style signers say so with UNSIGNED-PAYLOAD.
         return (body_hash, UNSIGNED_PAYLOAD) if info.presigned else (body_hash,)
-    if declared:
+    if declared == body_hash:
         return (body_hash,)
     if declared == UNSIGNED_PAYLOAD and info.presigned:
         return (UNSIGNED_PAYLOAD,)

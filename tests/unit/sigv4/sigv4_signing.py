@@ -71,6 +71,16 @@ class Wire:
         return info
 
 
+class _UnsignedSigV4Auth(SigV4Auth):
+    def payload(self, request: AWSRequest) -> str:
+        return "UNSIGNED-PAYLOAD"
+
+
+class _UnsignedSigV4QueryAuth(SigV4QueryAuth):
+    def payload(self, request: AWSRequest) -> str:
+        return "UNSIGNED-PAYLOAD"
+
+
 def _host(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -90,18 +100,26 @@ def sign(
     when: datetime = WHEN,
     presign_expires: int | None = None,
     secret: str = SECRET,
+    payload: str = "body",
 ) -> Wire:
     """Sign with botocore (header form, or presigned when ``presign_expires`` is given).
 
     A dict body is form data, as botocore's query serializer hands it to the signer.
+    ``payload``: "body" (hash the body), "unsigned" (sign UNSIGNED-PAYLOAD with no header, as
+    S3 presigned URLs do) or "unsigned-header" (botocore's payload-signing-disabled mode, which
+    also sends ``X-Amz-Content-SHA256: UNSIGNED-PAYLOAD``).
     """
     credentials = Credentials(AKID, secret, token)
     signer: SigV4Auth
     if presign_expires is None:
-        signer = SigV4Auth(credentials, service, region)
+        signer_class = _UnsignedSigV4Auth if payload == "unsigned" else SigV4Auth
+        signer = signer_class(credentials, service, region)
     else:
-        signer = SigV4QueryAuth(credentials, service, region, expires=presign_expires)
+        query_class = _UnsignedSigV4QueryAuth if payload == "unsigned" else SigV4QueryAuth
+        signer = query_class(credentials, service, region, expires=presign_expires)
     request = AWSRequest(method=method, url=url, data=body)
+    if payload == "unsigned-header":
+        request.context["payload_signing_enabled"] = False
     for name, value in headers:
         request.headers[name] = value  # appends: duplicates are kept, as on a real wire
     frozen = when.astimezone(UTC).replace(tzinfo=None)
