@@ -1,10 +1,17 @@
 from __future__ import annotations
 
+import os
+
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from harness import Warden, free_port
+
+# These tests use the profile `warden init` writes, exactly as a user would. The machine's
+# AWS_CA_BUNDLE (and any other AWS_* setting) would override it, so none is inherited.
+for _name in [n for n in os.environ if n.startswith("AWS_")]:
+    del os.environ[_name]
 
 
 @pytest.fixture(scope="session")

@@ -62,13 +62,13 @@ class Warden:
         )
 
     def start(self, *extra: str) -> None:
-        fh = open(self.log, "ab")  # noqa: SIM115 - owned by the process
-        self.proc = subprocess.Popen(
-            [str(BIN / "warden"), "server", "--data-dir", str(self.data_dir), *extra],
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            env=clean_env(),
-        )
+        with open(self.log, "ab") as fh:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [str(BIN / "warden"), "server", "--data-dir", str(self.data_dir), *extra],
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                env=clean_env(),
+            )
         self.wait_healthy()
 
     def wait_healthy(self, timeout: float = 60.0) -> None:

@@ -62,7 +62,7 @@ def test_secret_values_never_reach_the_trail_or_the_store(warden: Warden) -> Non
     events = _events(warden, StartTime=datetime.now(UTC) - timedelta(minutes=10))
     names = {e["EventName"] for e in events}
     assert {"CreateSecret", "CreateDBCluster"} <= names
-    blob = json.dumps(events)
+    blob = json.dumps(events, default=str)
     assert secret_string not in blob and password not in blob
     create = next(e for e in events if e["EventName"] == "CreateSecret")
     params = json.loads(create["CloudTrailEvent"])["requestParameters"]

@@ -1,1 +1,48 @@
-"""policy."""
+"""The IAM policy engine: pure (no I/O), total (never raises while evaluating), explainable.
+
+Public API::
+
+    doc = validate.check(text, PolicyKind.MANAGED)           # write time: PolicyError
+    policy = CompiledPolicy.compile(arn, text, policy_type=PolicyType.IDENTITY)
+    decision = evaluate(RequestContext(...), identity=[policy], boundary=None, ...)
+    simulate(ctx, actions, resources, identity=[...]) / context_keys(text, ...)
+"""
+
+from .compiled import CompiledPolicy, PolicyCache
+from .context import ContextValue, RequestContext
+from .decision import Decision, Effect, PolicyType, denial_message
+from .document import PolicyDocument, parse_document
+from .engine import evaluate
+from .errors import PolicyError, PolicyErrorCode
+from .explain import describe, reason
+from .positions import Position
+from .simulate import MatchedStatement, SimulationResult, context_keys, simulate
+from .validate import PolicyKind, check, inline_quota_error, policy_size, problems
+
+__all__ = [
+    "CompiledPolicy",
+    "ContextValue",
+    "Decision",
+    "Effect",
+    "MatchedStatement",
+    "PolicyCache",
+    "PolicyDocument",
+    "PolicyError",
+    "PolicyErrorCode",
+    "PolicyKind",
+    "PolicyType",
+    "Position",
+    "RequestContext",
+    "SimulationResult",
+    "check",
+    "context_keys",
+    "denial_message",
+    "describe",
+    "evaluate",
+    "inline_quota_error",
+    "parse_document",
+    "policy_size",
+    "problems",
+    "reason",
+    "simulate",
+]

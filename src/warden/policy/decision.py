@@ -1,4 +1,9 @@
-"""The three-valued result of an authorization decision, and what decided it."""
+"""The three-valued result of an authorization decision, and what decided it.
+
+Modelled: identity-based policies, resource-based policies, permissions boundaries,
+session policies, explicit deny, the root user. Not modelled: Organizations SCPs and
+RCPs, VPC endpoint policies.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +30,8 @@ class PolicyType(enum.Enum):
 class Decision:
     effect: Effect
     policy_type: PolicyType = PolicyType.IDENTITY
-    deciding: tuple[str, ...] = ()  # ids of the statements that decided ("policyArn#Sid" style)
+    deciding: tuple[str, ...] = ()  # statements that decided: "policyId#Sid" or "policyId#[index]"
+    resource: str = ""  # for a denial over several resources: the one denied
 
     @property
     def allowed(self) -> bool:

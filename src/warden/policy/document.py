@@ -104,7 +104,7 @@ def load_json(document: str | Mapping[str, object]) -> Mapping[str, object]:
         return document
     try:
         decoded = json.loads(document)
-    except (ValueError, RecursionError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         raise PolicyError(SYNTAX_ERROR) from exc
     if not isinstance(decoded, dict):
         raise PolicyError(SYNTAX_ERROR)

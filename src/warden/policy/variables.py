@@ -44,9 +44,7 @@ class Template:
     @property
     def keys(self) -> tuple[str, ...]:
         return tuple(
-            p.key
-            for p in self.parts
-            if isinstance(p, Variable) and p.key and p.key not in _SPECIAL
+            p.key for p in self.parts if isinstance(p, Variable) and p.key and p.key not in _SPECIAL
         )
 
     def render_text(self, lookup: Lookup) -> str | None:

@@ -182,15 +182,15 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), allow_nan=False).encode("ascii")
 
 
-def error_body(resolved: Resolved, error: AwsError, writer: JsonWriter) -> dict[str, Any]:
+def error_body(resolved: Resolved, writer: JsonWriter) -> dict[str, Any]:
     """``{"__type", message, …modelled members}``: the message under the shape's own key."""
     node = resolved.node
-    fields = writer.structure(node, error.fields) if node is not None and error.fields else {}
+    fields = writer.structure(node, resolved.fields) if node is not None and resolved.fields else {}
     member = node.message_member if node is not None else None
     key = member.wire if member is not None else "message"
     body: dict[str, Any] = {"__type": resolved.code}
     if key not in fields:
-        body[key] = error.message
+        body[key] = resolved.message
     body.update(fields)
     body["__type"] = resolved.code  # botocore reads the code from here: never overridden
     return body
@@ -228,10 +228,8 @@ class JsonProtocol:
             body = {}
         return self._response(spec, 200, body, request_id, ())
 
-    def error(
-        self, spec: ServiceSpec | None, resolved: Resolved, error: AwsError, request_id: str
-    ) -> WireResponse:
-        body = error_body(resolved, error, self._writer)
+    def error(self, spec: ServiceSpec | None, resolved: Resolved, request_id: str) -> WireResponse:
+        body = error_body(resolved, self._writer)
         extra = (("x-amzn-errortype", resolved.code),)
         return self._response(spec, resolved.status, body, request_id, extra)
 

@@ -14,8 +14,9 @@ does not have and for ``ServiceError`` shapes the model lacks.
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 from collections.abc import Mapping, Sequence
+from enum import Enum
 from typing import Any, TypeVar
 
 from warden.core.errors import AwsError
@@ -23,7 +24,6 @@ from warden.protocol import redaction
 from warden.protocol.awsjson import JsonProtocol
 from warden.protocol.ec2 import Ec2Protocol
 from warden.protocol.errors import (
-    AuthFailure,
     ErrorStyle,
     ServiceError,
     auth_error,
@@ -121,20 +121,23 @@ class Wire:
         """The error response; ``spec`` None (service unknown) answers query-XML style."""
         protocol = self._protocols[spec.protocol if spec is not None else "query"]
         resolved = resolve(spec.plans if spec is not None else None, error)
-        if self._strict and isinstance(error, ServiceError) and resolved.node is None:
+        if (
+            self._strict
+            and isinstance(error, ServiceError)
+            and resolved.node is None
+            and (spec is None or spec.plans.has_exceptions)
+        ):
+            # A typo in a handler's shape name; ec2 models no exceptions, so codes are free.
             raise KeyError(f"{spec.name if spec else '?'} has no exception {error.shape!r}")
         try:
-            return protocol.error(spec, resolved, error, request_id)
+            return protocol.error(spec, resolved, request_id)
         except (KeyError, TypeError, ValueError):
             if self._strict:
                 raise
-            bare = copy.copy(error)  # the modelled fields were not serializable: drop them
-            bare.fields = {}
-            return protocol.error(spec, resolved, bare, request_id)
+            # The modelled fields could not be written: answer without them.
+            return protocol.error(spec, dataclasses.replace(resolved, fields={}), request_id)
 
-    def auth_error(
-        self, spec: ServiceSpec | None, kind: AuthFailure | str, message: str
-    ) -> AwsError:
+    def auth_error(self, spec: ServiceSpec | None, kind: Enum | str, message: str) -> AwsError:
         """The protocol's authentication/authorization error (MissingAuthenticationToken…)."""
         return auth_error(spec.protocol if spec is not None else "query", kind, message)
 

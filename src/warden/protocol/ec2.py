@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from warden.core.errors import AwsError
 from warden.protocol.errors import Resolved
 from warden.protocol.query import QueryProtocol
 from warden.protocol.shapes import OperationPlan
@@ -35,10 +34,8 @@ class Ec2Protocol(QueryProtocol):
         elif output and self._strict:
             raise KeyError(f"{plan.name} has no output members")
 
-    def error(
-        self, spec: ServiceSpec | None, resolved: Resolved, error: AwsError, request_id: str
-    ) -> WireResponse:
+    def error(self, spec: ServiceSpec | None, resolved: Resolved, request_id: str) -> WireResponse:
         out = ["<Response><Errors><Error>"]
-        self._error_detail(resolved, error, out)
+        self._error_detail(resolved, out)
         out.append(f"</Error></Errors><RequestID>{escape(request_id)}</RequestID></Response>")
         return self._response(resolved.status, out, request_id)

@@ -14,6 +14,7 @@ Resolution invariant: when the service model defines an exception shape named
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, ClassVar
@@ -232,9 +233,14 @@ _AUTH_JSON: dict[AuthFailure, type[AwsError]] = {
 _AUTH = {"query": _AUTH_XML, "ec2": _AUTH_EC2, "json": _AUTH_JSON, "rest-json": _AUTH_JSON}
 
 
-def auth_error(protocol: str, kind: AuthFailure | str, message: str) -> AwsError:
-    """The error a service of that protocol answers for an authentication failure."""
-    klass: type[AwsError] = _AUTH[protocol][AuthFailure(kind)]
+def auth_error(protocol: str, kind: Enum | str, message: str) -> AwsError:
+    """The error a service of that protocol answers for an authentication failure.
+
+    ``kind`` is an ``AuthFailure``, its value, or any enum with the same values
+    (sigv4's own ``AuthFailure``); anything else is a ValueError.
+    """
+    value = kind.value if isinstance(kind, Enum) else kind
+    klass: type[AwsError] = _AUTH[protocol][AuthFailure(value)]
     return klass(message=message)
 
 
@@ -293,12 +299,15 @@ class Resolved:
     status: int
     sender_fault: bool
     node: Node | None  # the exception shape, when the model has it
+    message: str
+    fields: Mapping[str, Any]  # modelled members of the exception shape, by member name
 
 
 def resolve(plans: ShapePlans | None, error: AwsError) -> Resolved:
     node = plans.exception(error.shape) if plans is not None and error.shape else None
     if node is None:
-        return Resolved(error.code, error.status, error.sender_fault, None)
+        return Resolved(error.code, error.status, error.sender_fault, None, error.message, {})
     status = node.error_status or (500 if node.fault else error.status)
     sender = node.sender_fault if node.sender_fault is not None else not node.fault
-    return Resolved(node.error_code or node.name, status, sender, node)
+    code = node.error_code or node.name
+    return Resolved(code, status, sender, node, error.message, dict(error.fields))

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from warden.core.errors import AwsError
 from warden.protocol.errors import ErrorStyle, MissingAction, Resolved, style_for
 from warden.protocol.form import FormReader, Tree, decode_pairs
 from warden.protocol.shapes import OperationPlan
@@ -91,20 +90,18 @@ class QueryProtocol:
         out.append(f"<ResponseMetadata><RequestId>{escape(request_id)}</RequestId>")
         out.append("</ResponseMetadata>")
 
-    def error(
-        self, spec: ServiceSpec | None, resolved: Resolved, error: AwsError, request_id: str
-    ) -> WireResponse:
+    def error(self, spec: ServiceSpec | None, resolved: Resolved, request_id: str) -> WireResponse:
         kind = "Sender" if resolved.sender_fault else "Receiver"
         out = [f"<ErrorResponse{_xmlns(spec)}><Error><Type>{kind}</Type>"]
-        self._error_detail(resolved, error, out)
+        self._error_detail(resolved, out)
         out.append(f"</Error><RequestId>{escape(request_id)}</RequestId></ErrorResponse>")
         return self._response(resolved.status, out, request_id)
 
-    def _error_detail(self, resolved: Resolved, error: AwsError, out: list[str]) -> None:
+    def _error_detail(self, resolved: Resolved, out: list[str]) -> None:
         """``<Code/><Message/>`` and the modelled members of the exception shape."""
         out.append(f"<Code>{escape(resolved.code)}</Code>")
-        fields = dict(error.fields)
-        message = error.message
+        fields = dict(resolved.fields)
+        message = resolved.message
         node = resolved.node
         member = node.message_member if node is not None else None
         if member is not None and member.wire == "Message":

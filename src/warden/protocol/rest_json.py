@@ -18,7 +18,6 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from warden.core.errors import AwsError
 from warden.protocol import scalars
 from warden.protocol.awsjson import JsonReader, JsonWriter, decode_body, dumps, error_body
 from warden.protocol.errors import Resolved, style_for
@@ -156,13 +155,11 @@ class RestJsonProtocol:
             return self._response(plan.response_code, [], {}, request_id)
         return self._emit(plan.output, output, plan.response_code, request_id)
 
-    def error(
-        self, spec: ServiceSpec | None, resolved: Resolved, error: AwsError, request_id: str
-    ) -> WireResponse:
-        body = error_body(resolved, error, self._writer)
+    def error(self, spec: ServiceSpec | None, resolved: Resolved, request_id: str) -> WireResponse:
+        body = error_body(resolved, self._writer)
         headers = [("x-amzn-errortype", resolved.code)]
         if resolved.node is not None:
-            headers.extend(self._headers(resolved.node, error.fields))
+            headers.extend(self._headers(resolved.node, resolved.fields))
         return self._response(resolved.status, headers, body, request_id)
 
     def _emit(

@@ -60,17 +60,24 @@ def parse_float(text: str) -> float:
 def check_float(value: object) -> float:
     """A JSON value as a float member: a number, or botocore's special strings."""
     if type(value) is float or type(value) is int:
-        return float(value)
+        return _as_float(value)
     if isinstance(value, str) and value in _SPECIAL_FLOATS:
         return _SPECIAL_FLOATS[value]
     raise ValueError("expected a number")
 
 
+def _as_float(value: float) -> float:
+    try:
+        return float(value)
+    except OverflowError as exc:  # an int too large for a double
+        raise ValueError("number out of range") from exc
+
+
 def parse_bool(text: str) -> bool:
-    lowered = text.lower()
-    if lowered == "true":
+    # Exactly the two spellings every SDK sends; anything else is refused, not guessed.
+    if text == "true":
         return True
-    if lowered == "false":
+    if text == "false":
         return False
     raise ValueError(f"not a boolean: {text[:64]!r}")
 
@@ -118,7 +125,7 @@ def _parse_timestamp(text: str, fmt: str) -> datetime:
 def check_timestamp(value: object, fmt: str | None) -> datetime:
     """A JSON value as a timestamp: epoch seconds (the JSON default) or a string."""
     if type(value) is int or type(value) is float:
-        return from_epoch(float(value))
+        return from_epoch(_as_float(value))
     if isinstance(value, str):
         return parse_timestamp(value, fmt if fmt and fmt.lower() != "unixtimestamp" else None)
     raise ValueError("expected a timestamp")

@@ -16,6 +16,7 @@ never mutated after publication. Recursive shapes compile to cyclic node graphs.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -60,6 +61,9 @@ class Node:
     error_status: int | None = None
     sender_fault: bool | None = None
     fault: bool = False  # exception shape marked as a server fault
+    # Whether anything at or below has required/min; memoised by validation.py
+    # (an idempotent write, so concurrent readers at worst compute it twice).
+    checked: bool | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -101,10 +105,17 @@ class OperationPlan:
 
 
 class ShapePlans:
-    """Lazily compiled, thread-safe plans for one service model."""
+    """Lazily compiled, thread-safe plans for one service model.
 
-    def __init__(self, model: Any) -> None:
+    ``raw_shapes`` is the model's ``shapes`` section as loaded: botocore's Shape
+    does not expose every trait (``fault``, which marks server-side exceptions).
+    """
+
+    def __init__(self, model: Any, raw_shapes: Mapping[str, Mapping[str, Any]]) -> None:
         self._model = model
+        self._raw = raw_shapes
+        self._operation_names = frozenset(model.operation_names)
+        self.has_exceptions = bool(model.error_shapes)
         self._nodes: dict[str, Node] = {}
         self._ops: dict[str, OperationPlan] = {}
         self._errors: dict[str, Node | None] = {}
@@ -115,7 +126,7 @@ class ShapePlans:
         plan = self._ops.get(name)
         if plan is not None:
             return plan
-        if name not in self._model.operation_names:
+        if name not in self._operation_names:
             raise KeyError(name)
         with self._lock:
             plan = self._ops.get(name)
@@ -130,7 +141,7 @@ class ShapePlans:
             return self._errors[shape_name]
         with self._lock:
             node: Node | None = None
-            if shape_name in self._model.shape_names:
+            if shape_name in self._raw:
                 shape = self._model.shape_for(shape_name)
                 if shape.metadata.get("exception"):
                     node = self._compile(shape)
@@ -157,15 +168,16 @@ class ShapePlans:
         node = self._nodes.get(shape.name)
         if node is not None:
             return node
-        meta = shape.metadata
+        # The shape's own traits, never those a referring member merged over it.
+        raw = self._raw.get(shape.name, {})
         kind = Kind(shape.type_name)
-        if kind is Kind.STRUCTURE and meta.get("document"):
+        if kind is Kind.STRUCTURE and raw.get("document"):
             kind = Kind.DOCUMENT
         node = Node(name=shape.name, kind=kind)
         # Published before the members are compiled, so recursive shapes terminate.
         self._nodes[shape.name] = node
-        node.min = meta.get("min")
-        node.sensitive = bool(meta.get("sensitive"))
+        node.min = raw.get("min")
+        node.sensitive = bool(raw.get("sensitive"))
         if kind is Kind.STRUCTURE:
             self._fill_structure(node, shape)
         elif kind is Kind.LIST:
@@ -176,22 +188,22 @@ class ShapePlans:
         return node
 
     def _fill_structure(self, node: Node, shape: Any) -> None:
-        meta = shape.metadata
+        raw = self._raw.get(shape.name, {})
         refs = tuple(self._ref(name, member) for name, member in shape.members.items())
         node.members = refs
         node.by_name = {r.name: r for r in refs}
         node.by_wire = {r.wire: r for r in refs if r.location is None}
         node.by_query = {_query_key(r): r for r in refs}
         node.by_ec2 = {r.ec2_name: r for r in refs}
-        node.required = tuple(meta.get("required", ()))
-        node.union = bool(meta.get("union"))
-        node.payload = shape.serialization.get("payload")
-        if meta.get("exception"):
-            error = meta.get("error") or {}
+        node.required = tuple(raw.get("required", ()))
+        node.union = bool(raw.get("union"))
+        node.payload = raw.get("payload")
+        if raw.get("exception"):
+            error = raw.get("error") or {}
             node.error_code = error.get("code")
             node.error_status = error.get("httpStatusCode")
             node.sender_fault = error.get("senderFault")
-            node.fault = bool(meta.get("fault"))
+            node.fault = bool(raw.get("fault"))
             node.message_member = next(
                 (r for r in refs if r.name.lower() == "message" and r.location is None), None
             )

@@ -59,7 +59,8 @@ class ServiceSpec:
 
 
 def _build(loader: Loader, name: str) -> ServiceSpec:
-    model = ServiceModel(loader.load_service_model(name, "service-2"), service_name=name)
+    description = loader.load_service_model(name, "service-2")
+    model = ServiceModel(description, service_name=name)
     meta = model.metadata
     protocol = meta["protocol"]
     if protocol not in PROTOCOLS:
@@ -69,7 +70,7 @@ def _build(loader: Loader, name: str) -> ServiceSpec:
         paginators: Mapping[str, Any] = pages.get("pagination", {})
     except DataNotFoundError:
         paginators = {}
-    plans = ShapePlans(model)
+    plans = ShapePlans(model, description.get("shapes", {}))
     names = frozenset(model.operation_names)
     unsigned = frozenset(op for op in names if is_unsigned(model.operation_model(op)))
     router = RestRouter(model) if protocol == "rest-json" else None

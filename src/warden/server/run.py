@@ -7,6 +7,7 @@ the lifespan shutdown, which flushes the audit trail and closes the store.
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 
 import uvicorn
@@ -48,5 +49,9 @@ def serve(
         flush=True,
     )
     print(banner, flush=True)
+    # uvicorn re-raises the signal that stopped it once shutdown is complete; a no-op
+    # handler makes that re-raise return, so a clean SIGTERM shutdown exits 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: None)
     server.run()
     return 0

@@ -66,7 +66,9 @@ class Sampler:
             deep = depth >= self.max_depth or self.budget <= 0
             chosen = [n for n in names if n in required or (not deep and self.rng.random() < 0.6)]
             if not chosen and names and not allow_empty:
-                scalars = [n for n in names if members[n].type_name not in ("structure", "list", "map")]
+                scalars = [
+                    n for n in names if members[n].type_name not in ("structure", "list", "map")
+                ]
                 chosen = [self.rng.choice(scalars or names)]
         out: dict[str, Any] = {}
         for name in chosen:
@@ -106,7 +108,9 @@ class Sampler:
             key = self.scalar(shape.key, None)
             value = self.value(shape.value, depth + 1)
             if value is not None:
-                out[f"{key}{i}" if shape.key.type_name == "string" and not _enum(shape.key) else key] = value
+                out[
+                    f"{key}{i}" if shape.key.type_name == "string" and not _enum(shape.key) else key
+                ] = value
         return out or None
 
     def scalar(self, shape: Any, location: str | None) -> Any:
@@ -155,7 +159,9 @@ def to_wire(model: Any, operation: Any, params: dict[str, Any]) -> WireRequest:
     body = prepared.body or b""
     if isinstance(body, str):
         body = body.encode("utf-8")
-    headers = tuple((k.lower(), v if isinstance(v, str) else v.decode()) for k, v in prepared.headers.items())
+    headers = tuple(
+        (k.lower(), v if isinstance(v, str) else v.decode()) for k, v in prepared.headers.items()
+    )
     return WireRequest(
         method=prepared.method,
         raw_path=url.path or "/",

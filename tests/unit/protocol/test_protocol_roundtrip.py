@@ -18,14 +18,9 @@ from protocol_samples import Sampler, parse, to_wire
 
 from warden.protocol.dispatch import Wire
 from warden.protocol.errors import ServiceError
-from warden.protocol.specs import SERVED, Registry
+from warden.protocol.specs import SERVED
 
 SEEDS = tuple(range(int(__import__("os").environ.get("WARDEN_ROUNDTRIP_SEEDS", "2"))))
-
-
-@pytest.fixture(scope="module")
-def wire() -> Wire:
-    return Wire(Registry.load(), pagination_key=b"k" * 32, strict=True)
 
 
 def _report(kind: str, service: str, count: int, bad: list[Any]) -> None:
@@ -110,7 +105,8 @@ def test_modelled_errors_round_trip(wire: Wire, service: str) -> None:
             code = generic["Error"]["Code"]
             mapped = model.shape_for_error_code(code)
             error_meta = shape.metadata.get("error", {})
-            status = error_meta.get("httpStatusCode", 500 if shape.metadata.get("fault") else 400)
+            fault = shape._shape_model.get("fault")  # botocore's Shape does not expose it
+            status = error_meta.get("httpStatusCode", 500 if fault else 400)
             modelled = parse(spec.protocol, resp, shape)
             modelled.pop("ResponseMetadata", None)
             count += 1

@@ -1,0 +1,148 @@
+"""A policy compiled once for fast, repeated evaluation, and a cache of them.
+
+``CompiledPolicy`` indexes its statements by action so a request looks at only the
+statements that can apply to it: exact action names in a dict, wildcard patterns
+grouped by their (literal) service prefix, and the rest (``NotAction``, ``*``,
+wildcard service prefixes) tested per action. The answer per action is memoised
+(bounded), so a steady workload costs one dict lookup per policy.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .decision import PolicyType
+from .document import PolicyDocument, parse_document
+from .statement import CompiledStatement
+from .wildcard import has_wildcard
+
+_MEMO_LIMIT = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    exact: dict[str, tuple[int, ...]]
+    by_service: dict[str, tuple[int, ...]]  # service -> statements with wildcard actions there
+    generic: tuple[int, ...]  # statements tested against every action
+
+
+class CompiledPolicy:
+    """A parsed, indexed policy. Build with ``CompiledPolicy.compile``."""
+
+    __slots__ = ("_index", "_memo", "document", "policy_id", "policy_type", "statements", "text")
+
+    def __init__(
+        self,
+        policy_id: str,
+        document: PolicyDocument,
+        policy_type: PolicyType,
+        text: str | None = None,
+    ) -> None:
+        self.policy_id = policy_id
+        self.document = document
+        self.policy_type = policy_type
+        self.text = text
+        variables = document.supports_variables
+        self.statements = tuple(
+            CompiledStatement.build(policy_id, s, variables) for s in document.statements
+        )
+        self._index = _build_index(self.statements)
+        self._memo: dict[str, tuple[CompiledStatement, ...]] = {}
+
+    @classmethod
+    def compile(
+        cls,
+        policy_id: str,
+        document: str | Mapping[str, object],
+        *,
+        policy_type: PolicyType,
+    ) -> CompiledPolicy:
+        """Parse and index; raises ``PolicyError`` only if the grammar cannot hold it."""
+        parsed = parse_document(document)
+        return cls(policy_id, parsed, policy_type, document if isinstance(document, str) else None)
+
+    def __repr__(self) -> str:
+        kind, count = self.policy_type.name, len(self.statements)
+        return f"CompiledPolicy({self.policy_id!r}, {kind}, {count} statements)"
+
+    def candidates(self, action: str) -> tuple[CompiledStatement, ...]:
+        """Statements whose Action/NotAction matches ``action`` (lower-cased), in order."""
+        found = self._memo.get(action)
+        if found is None:
+            found = self._lookup(action)
+            if len(self._memo) >= _MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[action] = found
+        return found
+
+    def _lookup(self, action: str) -> tuple[CompiledStatement, ...]:
+        index = self._index
+        hits = set(index.exact.get(action, ()))
+        service = action.split(":", 1)[0]
+        for i in index.by_service.get(service, ()) + index.generic:
+            if i not in hits and self.statements[i].matches_action(action):
+                hits.add(i)
+        return tuple(self.statements[i] for i in sorted(hits))
+
+
+def _build_index(statements: tuple[CompiledStatement, ...]) -> _Index:
+    exact: dict[str, list[int]] = {}
+    by_service: dict[str, list[int]] = {}
+    generic: list[int] = []
+    for i, compiled in enumerate(statements):
+        element = compiled.statement.action
+        if element is None or element.negated:
+            generic.append(i)
+            continue
+        for pattern in element.patterns:
+            lowered = pattern.lower()
+            service, colon, _ = lowered.partition(":")
+            if not has_wildcard(lowered):
+                exact.setdefault(lowered, []).append(i)
+            elif colon and not has_wildcard(service):
+                by_service.setdefault(service, []).append(i)
+            else:
+                generic.append(i)
+    return _Index(
+        {k: tuple(dict.fromkeys(v)) for k, v in exact.items()},
+        {k: tuple(dict.fromkeys(v)) for k, v in by_service.items()},
+        tuple(dict.fromkeys(generic)),
+    )
+
+
+class PolicyCache:
+    """Compiled policies keyed by (policy id, version id, type); bounded, LRU eviction.
+
+    Thread-safe. A policy version's document never changes, so entries never go stale;
+    a new default version has a new key.
+    """
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[tuple[str, str, PolicyType], CompiledPolicy] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        policy_id: str,
+        version_id: str,
+        document: str | Mapping[str, object],
+        *,
+        policy_type: PolicyType,
+    ) -> CompiledPolicy:
+        key = (policy_id, version_id, policy_type)
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+                return hit
+        compiled = CompiledPolicy.compile(policy_id, document, policy_type=policy_type)
+        with self._lock:
+            self._entries[key] = compiled
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+        return compiled

@@ -1,0 +1,190 @@
+"""One condition clause (operator, key, values) compiled once, evaluated per request.
+
+Semantics (IAM User Guide, condition operators and multivalued keys):
+
+* Several values for one key are OR; a negated operator is true for a request value
+  that matches *none* of them.
+* Absent key (or empty list): ``…IfExists`` → true; ``ForAllValues`` → true;
+  ``ForAnyValue`` → false; otherwise positive → false, negated → true.
+* ``ForAllValues``: every request value passes; ``ForAnyValue``: at least one does.
+  Without a qualifier a multivalued key passes a positive operator if any value
+  passes, a negated one if all do.
+* ``Null``: ``"true"`` means the key is absent, ``"false"`` that it is present.
+* Policy variables (2012-10-17 only) are substituted in String, Arn and Bool values;
+  a value whose variable does not resolve is null and takes no part in the match.
+
+``evaluate`` returns ``None`` for a malformed condition (unknown operator, a policy
+value that does not parse for its family): the statement decides what that means
+(an Allow does not apply, a Deny does). It never raises.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..context import RequestContext
+from ..document import ConditionClause
+from ..variables import Template, parse_template
+from ..wildcard import arn_like_regex, string_like_regex, tokens
+from . import values as parse
+from .operators import Family, ParsedOperator, Qualifier, Test, parse_operator
+
+Prepared = object  # a policy value in comparable form (str, Decimal, regex, network, ...)
+_DYNAMIC_FAMILIES = (Family.STRING, Family.ARN, Family.BOOL)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCondition:
+    clause: ConditionClause
+    op: ParsedOperator | None
+    static: tuple[Prepared, ...] | None  # None: malformed, or rendered per request
+    templates: tuple[Template, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return self.clause.key
+
+    @property
+    def malformed(self) -> bool:
+        return self.op is None or (self.static is None and not self.templates)
+
+    def evaluate(self, ctx: RequestContext) -> bool | None:
+        op = self.op
+        if op is None or self.malformed:
+            return None
+        if op.spec.family is Family.NULL:
+            absent = not ctx.has(self.clause.key)
+            return any(v is absent for v in self.static or ())
+        request = ctx.values(self.clause.key)
+        if request is None:
+            if op.if_exists:
+                return True
+            return op.qualifier is Qualifier.NONE and op.spec.negated
+        prepared = self.static if self.static is not None else self._render(ctx)
+        test = _TESTS[(op.spec.family, op.spec.test)]
+        convert = _REQUEST[op.spec.family if op.spec.test is not Test.IEQ else None]
+        negated = op.spec.negated
+        passed = [_hits(convert(rv), prepared, test) is not negated for rv in request]
+        if op.qualifier is Qualifier.FOR_ALL_VALUES or (op.qualifier is Qualifier.NONE and negated):
+            return all(passed)
+        return any(passed)
+
+    def _render(self, ctx: RequestContext) -> tuple[Prepared, ...]:
+        op = self.op
+        out: list[Prepared] = []
+        for template in self.templates:
+            if op is not None and op.spec.test is Test.LIKE:
+                toks = template.render_tokens(ctx.single)
+                if toks is not None:
+                    like = arn_like_regex if op.spec.family is Family.ARN else string_like_regex
+                    out.append(like(toks))
+            else:
+                text = template.render_text(ctx.single)
+                if text is not None and op is not None:
+                    out.append(_prepare(op, text))
+        return tuple(out)
+
+
+def _hits(
+    value: object, prepared: Sequence[Prepared], test: Callable[[object, object], bool]
+) -> bool:
+    if value is None:
+        return False
+    return any(test(value, p) for p in prepared)
+
+
+def compile_condition(clause: ConditionClause, *, variables: bool) -> CompiledCondition:
+    op = parse_operator(clause.operator)
+    if op is None:
+        return CompiledCondition(clause, None, None)
+    family = op.spec.family
+    if variables and family in _DYNAMIC_FAMILIES and any("${" in v for v in clause.values):
+        templates = tuple(parse_template(v) for v in clause.values)
+        return CompiledCondition(clause, op, None, templates)
+    prepared = [_prepare(op, v) for v in clause.values]
+    if any(p is None for p in prepared):
+        return CompiledCondition(clause, op, None)
+    return CompiledCondition(clause, op, tuple(prepared))
+
+
+def _prepare(op: ParsedOperator, text: str) -> Prepared | None:
+    family, test = op.spec.family, op.spec.test
+    if family is Family.STRING:
+        if test is Test.LIKE:
+            return string_like_regex(tokens(text))
+        return text.casefold() if test is Test.IEQ else text
+    if family is Family.ARN:
+        return arn_like_regex(tokens(text))
+    if family is Family.BOOL:
+        return text.lower()
+    if family is Family.NULL:
+        return parse.boolean(text)
+    if family is Family.IP:
+        return parse.network(text)
+    return _REQUEST[family](text)
+
+
+def _regex_match(value: object, pattern: object) -> bool:
+    return (
+        isinstance(value, str)
+        and isinstance(pattern, re.Pattern)
+        and bool(pattern.fullmatch(value))
+    )
+
+
+def _in_network(value: object, net: object) -> bool:
+    return (
+        isinstance(net, parse.Network)
+        and isinstance(value, parse.Address)
+        and value.version == net.version
+        and value in net
+    )
+
+
+def _order(cmp: Callable[[Decimal, Decimal], bool]) -> Callable[[object, object], bool]:
+    def test(value: object, bound: object) -> bool:
+        return isinstance(value, Decimal) and isinstance(bound, Decimal) and cmp(value, bound)
+
+    return test
+
+
+def _equal(value: object, other: object) -> bool:
+    return value == other
+
+
+_TESTS: dict[tuple[Family, Test], Callable[[object, object], bool]] = {
+    (Family.STRING, Test.EQ): _equal,
+    (Family.STRING, Test.IEQ): _equal,
+    (Family.STRING, Test.LIKE): _regex_match,
+    (Family.ARN, Test.LIKE): _regex_match,
+    (Family.BOOL, Test.EQ): _equal,
+    (Family.BINARY, Test.EQ): _equal,
+    (Family.IP, Test.IN_NETWORK): _in_network,
+    (Family.NUMERIC, Test.EQ): _order(lambda a, b: a == b),
+    (Family.NUMERIC, Test.LT): _order(lambda a, b: a < b),
+    (Family.NUMERIC, Test.LE): _order(lambda a, b: a <= b),
+    (Family.NUMERIC, Test.GT): _order(lambda a, b: a > b),
+    (Family.NUMERIC, Test.GE): _order(lambda a, b: a >= b),
+}
+for _t in (Test.EQ, Test.LT, Test.LE, Test.GT, Test.GE):
+    _TESTS[(Family.DATE, _t)] = _TESTS[(Family.NUMERIC, _t)]
+
+
+def _identity(text: str) -> object:
+    return text
+
+
+# How a request value becomes comparable; the None key is the case-folding string test.
+_REQUEST: dict[Family | None, Callable[[str], object]] = {
+    Family.STRING: _identity,
+    Family.ARN: _identity,
+    Family.BOOL: str.lower,
+    Family.BINARY: parse.binary,
+    Family.IP: parse.address,
+    Family.NUMERIC: parse.number,
+    Family.DATE: parse.date,
+    None: str.casefold,
+}
