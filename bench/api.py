@@ -95,8 +95,12 @@ def start_moto() -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     )
     endpoint = f"http://127.0.0.1:{port}"
     iam = boto3.client(
-        "iam", endpoint_url=endpoint, region_name="us-east-1",
-        aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="x" * 40, config=CFG,
+        "iam",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="x" * 40,
+        config=CFG,
     )
     for _ in range(100):
         try:
@@ -104,7 +108,9 @@ def start_moto() -> tuple[subprocess.Popen[bytes], dict[str, str]]:
             break
         except Exception:
             time.sleep(0.1)
-    iam.attach_user_policy(UserName="bench", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    iam.attach_user_policy(
+        UserName="bench", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+    )
     key = iam.create_access_key(UserName="bench")["AccessKey"]
     return proc, {"endpoint": endpoint, "key": key["AccessKeyId"], "secret": key["SecretAccessKey"]}
 
@@ -127,7 +133,9 @@ def in_process(warden: Warden, n: int = 3000) -> dict[str, float]:
             ("iam:ListUsers", "iam", b"Action=ListUsers&Version=2010-05-08"),
         ):
             aws = AWSRequest(
-                method="POST", url=warden.endpoint + "/", data=body,
+                method="POST",
+                url=warden.endpoint + "/",
+                data=body,
                 headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
             )
             SigV4Auth(Credentials(key, secret), service, "us-east-1").add_auth(aws)
@@ -168,7 +176,9 @@ def main() -> None:
                 w = measure(w_target, call, clients)
                 m = measure(m_target, call, clients)
                 rows.append((call, clients, w, m))
-                print(call, clients, f"warden {w['rps']:.0f}/s", f"moto {m['rps']:.0f}/s", flush=True)
+                print(
+                    call, clients, f"warden {w['rps']:.0f}/s", f"moto {m['rps']:.0f}/s", flush=True
+                )
         inproc = in_process(warden)
     finally:
         moto.terminate()
@@ -176,7 +186,9 @@ def main() -> None:
     write_results(rows, inproc)
 
 
-def write_results(rows: list[tuple[str, int, dict[str, float], dict[str, float]]], inproc: dict[str, float]) -> None:
+def write_results(
+    rows: list[tuple[str, int, dict[str, float], dict[str, float]]], inproc: dict[str, float]
+) -> None:
     import platform
 
     lines = [

@@ -69,7 +69,8 @@ def _cmd_init(args: argparse.Namespace) -> int:
         return 2
     s = result.settings
     print(f"Initialised {args.data_dir.resolve()} for account {s.account_id} in {s.region}.")
-    print(f"Root console password (shown once, stored only as a hash): {result.root_password.reveal()}")
+    password = result.root_password.reveal()
+    print(f"Root console password (shown once, stored only as a hash): {password}")
     print("The root user has no access keys; use the IAM user below.")
     print(f"Admin IAM user: {result.admin_arn} (group Administrators, AdministratorAccess)")
     print(_profile_hint(args.data_dir))
@@ -89,7 +90,9 @@ def _cmd_server(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     if args.insecure_http and not _is_loopback(host):
-        print("warden server: --insecure-http is only allowed on a loopback address", file=sys.stderr)
+        print(
+            "warden server: --insecure-http is only allowed on a loopback address", file=sys.stderr
+        )
         return 2
     try:
         return serve(

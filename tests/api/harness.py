@@ -20,7 +20,9 @@ from botocore.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=10, read_timeout=60)
+NO_RETRY = Config(
+    retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=10, read_timeout=60
+)
 
 
 def free_port() -> int:
@@ -54,7 +56,15 @@ class Warden:
 
     def init(self, *extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(BIN / "warden"), "init", "--data-dir", str(self.data_dir), "--port", str(self.port), *extra],
+            [
+                str(BIN / "warden"),
+                "init",
+                "--data-dir",
+                str(self.data_dir),
+                "--port",
+                str(self.port),
+                *extra,
+            ],
             capture_output=True,
             text=True,
             env=clean_env(),
@@ -78,7 +88,9 @@ class Warden:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"warden exited {self.proc.returncode}: {self.log.read_text()}")
             try:
-                with urllib.request.urlopen(f"{self.endpoint}/_warden/health", context=ctx, timeout=2) as r:
+                with urllib.request.urlopen(
+                    f"{self.endpoint}/_warden/health", context=ctx, timeout=2
+                ) as r:
                     if r.status == 200:
                         return
             except OSError:
@@ -119,8 +131,16 @@ class Warden:
     def client(self, service: str, **kw: object) -> object:
         return self.session().client(service, config=NO_RETRY, **kw)  # type: ignore[call-overload]
 
-    def raw_client(self, service: str, *, key: str, secret: str, token: str | None = None,
-                   region: str = "us-east-1", **kw: object) -> object:
+    def raw_client(
+        self,
+        service: str,
+        *,
+        key: str,
+        secret: str,
+        token: str | None = None,
+        region: str = "us-east-1",
+        **kw: object,
+    ) -> object:
         return boto3.client(  # type: ignore[call-overload]
             service,
             endpoint_url=self.endpoint,
@@ -133,7 +153,9 @@ class Warden:
             **kw,
         )
 
-    def aws(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def aws(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(BIN / "aws"), *args],
             capture_output=True,

@@ -19,7 +19,8 @@ def _events(warden: Warden, **kw: object) -> list[dict[str, object]]:
 def test_allowed_call_is_recorded_in_cloudtrail_shape(warden: Warden) -> None:
     warden.client("sts").get_caller_identity()
     events = _events(
-        warden, LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}]
+        warden,
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}],
     )
     assert events, "GetCallerIdentity was not recorded"
     e = events[0]
@@ -42,7 +43,9 @@ def test_failed_and_denied_calls_are_recorded(warden: Warden) -> None:
     bad = warden.raw_client("sts", key=key, secret=secret + "x")
     with pytest.raises(ClientError):
         bad.get_caller_identity()
-    events = _events(warden, LookupAttributes=[{"AttributeKey": "AccessKeyId", "AttributeValue": key}])
+    events = _events(
+        warden, LookupAttributes=[{"AttributeKey": "AccessKeyId", "AttributeValue": key}]
+    )
     codes = {json.loads(e["CloudTrailEvent"]).get("errorCode") for e in events}
     assert "SignatureDoesNotMatch" in codes
 
@@ -56,8 +59,10 @@ def test_secret_values_never_reach_the_trail_or_the_store(warden: Warden) -> Non
     rds = warden.client("rds")
     with pytest.raises(ClientError):
         rds.create_db_cluster(
-            DBClusterIdentifier="probe", Engine="aurora-postgresql",
-            MasterUsername="master", MasterUserPassword=password,
+            DBClusterIdentifier="probe",
+            Engine="aurora-postgresql",
+            MasterUsername="master",
+            MasterUserPassword=password,
         )
     events = _events(warden, StartTime=datetime.now(UTC) - timedelta(minutes=10))
     names = {e["EventName"] for e in events}
@@ -88,7 +93,9 @@ def test_lookup_filters_time_range_and_pages(warden: Warden) -> None:
     seen = [e["EventId"] for e in first["Events"]]
     token = first["NextToken"]
     while token:
-        page = ct.lookup_events(LookupAttributes=attrs, StartTime=start, MaxResults=3, NextToken=token)
+        page = ct.lookup_events(
+            LookupAttributes=attrs, StartTime=start, MaxResults=3, NextToken=token
+        )
         seen += [e["EventId"] for e in page["Events"]]
         token = page.get("NextToken")
     assert len(seen) == len(set(seen)) >= 7
@@ -128,8 +135,14 @@ def test_lookup_rejects_bad_arguments(warden: Warden) -> None:
 def test_cli_lookup_events(warden: Warden) -> None:
     warden.client("sts").get_caller_identity()
     out = warden.aws(
-        "cloudtrail", "lookup-events", "--max-results", "2", "--output", "json",
-        "--lookup-attributes", "AttributeKey=EventSource,AttributeValue=sts.amazonaws.com",
+        "cloudtrail",
+        "lookup-events",
+        "--max-results",
+        "2",
+        "--output",
+        "json",
+        "--lookup-attributes",
+        "AttributeKey=EventSource,AttributeValue=sts.amazonaws.com",
     )
     assert out.returncode == 0, out.stderr
     events = json.loads(out.stdout)["Events"]

@@ -13,7 +13,7 @@ import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from harness import NO_RETRY, Warden
+from harness import Warden
 
 CALLS: dict[str, tuple[str, Callable[[Any], Any], list[str]]] = {
     # name: (service, boto3 call, CLI args)
@@ -45,11 +45,16 @@ def _client(warden: Warden, service: str, failure: str) -> Any:
     key, secret = warden.credentials()
     if failure == "unsigned":
         return warden.raw_client(
-            service, key="x", secret="y", config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1})
+            service,
+            key="x",
+            secret="y",
+            config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}),
         )
     if failure == "unknown_key":
         return warden.raw_client(service, key="AKIAIOSFODNN7EXAMPLE", secret=secret)
-    return warden.raw_client(service, key=key, secret=secret[:-1] + ("A" if secret[-1] != "A" else "B"))
+    return warden.raw_client(
+        service, key=key, secret=secret[:-1] + ("A" if secret[-1] != "A" else "B")
+    )
 
 
 @pytest.mark.parametrize("failure", sorted(EXPECTED))
@@ -67,16 +72,28 @@ def test_boto3_auth_error(warden: Warden, name: str, failure: str) -> None:
 def test_cli_auth_errors(warden: Warden, name: str) -> None:
     _, _, args = CALLS[name]
     key, secret = warden.credentials()
-    endpoint = ["--endpoint-url", warden.endpoint, "--ca-bundle", warden.ca, "--region", "us-east-1"]
+    endpoint = [
+        "--endpoint-url",
+        warden.endpoint,
+        "--ca-bundle",
+        warden.ca,
+        "--region",
+        "us-east-1",
+    ]
     base = {k: v for k, v in warden.profile_env().items() if k not in ("AWS_PROFILE",)}
     base.pop("AWS_SHARED_CREDENTIALS_FILE")
     cases = {
         "unsigned": ({}, ["--no-sign-request"]),
-        "unknown_key": ({"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": secret}, []),
+        "unknown_key": (
+            {"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": secret},
+            [],
+        ),
         "bad_signature": ({"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret + "x"}, []),
     }
     for failure, (extra_env, flags) in cases.items():
-        out = warden.aws(*args, *endpoint, *flags, env={**base, "AWS_CONFIG_FILE": "/dev/null", **extra_env})
+        out = warden.aws(
+            *args, *endpoint, *flags, env={**base, "AWS_CONFIG_FILE": "/dev/null", **extra_env}
+        )
         query_code, json_code, _ = EXPECTED[failure]
         code = query_code if name in QUERY else json_code
         assert out.returncode != 0

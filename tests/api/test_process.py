@@ -36,8 +36,14 @@ def test_init_lays_out_a_private_data_dir(fresh_dir: Warden) -> None:
     store = Store.sqlite_in(d)
     try:
         with store.read() as conn:
-            assert conn.execute(sa.select(sa.func.count()).select_from(access_keys).where(
-                access_keys.c.user_id.is_(None))).scalar() == 0, "root must have no access keys"
+            assert (
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(access_keys)
+                    .where(access_keys.c.user_id.is_(None))
+                ).scalar()
+                == 0
+            ), "root must have no access keys"
             assert conn.execute(sa.select(sa.func.count()).select_from(access_keys)).scalar() == 1
             pw_hash = conn.execute(sa.select(accounts.c.root_password_hash)).scalar()
             assert pw_hash and pw_hash.startswith("scrypt$")
@@ -68,7 +74,11 @@ def test_server_refuses_a_keyring_others_can_read(fresh_dir: Warden) -> None:
     os.chmod(fresh_dir.data_dir / "keyring.json", 0o644)
     out = subprocess.run(
         [str(BIN / "warden"), "server", "--data-dir", str(fresh_dir.data_dir)],
-        capture_output=True, text=True, env=clean_env(), timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=60,
+        check=False,
     )
     assert out.returncode == 2
     assert "keyring.json" in out.stderr and "refusing" in out.stderr
@@ -81,9 +91,20 @@ def test_insecure_http_only_on_loopback(fresh_dir: Warden) -> None:
 
     assert fresh_dir.init().returncode == 0
     out = subprocess.run(
-        [str(BIN / "warden"), "server", "--data-dir", str(fresh_dir.data_dir),
-         "--host", "0.0.0.0", "--insecure-http"],
-        capture_output=True, text=True, env=clean_env(), timeout=60, check=False,
+        [
+            str(BIN / "warden"),
+            "server",
+            "--data-dir",
+            str(fresh_dir.data_dir),
+            "--host",
+            "0.0.0.0",
+            "--insecure-http",
+        ],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=60,
+        check=False,
     )
     assert out.returncode == 2 and "loopback" in out.stderr
 
@@ -101,8 +122,9 @@ def test_sigterm_shuts_down_cleanly_and_keeps_the_audit_trail(fresh_dir: Warden)
     try:
         with store.read() as conn:
             n = conn.execute(
-                sa.select(sa.func.count()).select_from(audit_events).where(
-                    audit_events.c.event_name == "GetCallerIdentity")
+                sa.select(sa.func.count())
+                .select_from(audit_events)
+                .where(audit_events.c.event_name == "GetCallerIdentity")
             ).scalar()
     finally:
         store.close()

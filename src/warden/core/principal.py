@@ -26,7 +26,8 @@ class Principal:
     arn: str  # the caller's ARN as GetCallerIdentity answers it
     type: PrincipalType
     account_id: str
-    user_id: str  # GetCallerIdentity UserId: AIDA… for users, the account id for root, AROA…:session for roles
+    # GetCallerIdentity's UserId: AIDA… for users, the account id for root, AROA…:session for roles
+    user_id: str
     access_key_id: str
     name: str  # user name, role session name, or "" for root
     temporary: bool = False

@@ -10,6 +10,7 @@ T = TypeVar("T", str, bytes)
 
 class Redacted(Generic[T]):
     __slots__ = ("_value",)
+    _value: T
 
     def __init__(self, value: T) -> None:
         self._value = value

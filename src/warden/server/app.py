@@ -125,7 +125,9 @@ def _wire_request(request: Request, body: bytes, secure: bool) -> WireRequest:
         # SigV4 re-encodes what was on the wire: keep undecodable bytes as surrogates.
         raw_path=raw_path.decode("utf-8", "surrogateescape").split("?", 1)[0],
         query_string=scope.get("query_string", b"").decode("utf-8", "surrogateescape"),
-        headers=tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]),
+        headers=tuple(
+            (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]
+        ),
         body=body,
         source_ip=scope["client"][0] if scope.get("client") else "",
         secure=secure,

@@ -39,7 +39,9 @@ class Settings:
     def read(cls, data_dir: Path) -> Settings:
         path = data_dir / SETTINGS
         if not path.exists():
-            raise DataDirError(f"{data_dir} is not an initialised warden data dir (run warden init)")
+            raise DataDirError(
+                f"{data_dir} is not an initialised warden data dir (run warden init)"
+            )
         try:
             return cls(**json.loads(path.read_text()))
         except (ValueError, TypeError) as exc:

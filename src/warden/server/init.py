@@ -37,7 +37,9 @@ class InitResult:
 def _prepare_dir(data_dir: Path) -> None:
     if data_dir.exists():
         if (data_dir / SETTINGS).exists() or any(data_dir.iterdir()):
-            raise DataDirError(f"{data_dir} is already initialised or not empty; refusing to overwrite")
+            raise DataDirError(
+                f"{data_dir} is already initialised or not empty; refusing to overwrite"
+            )
         os.chmod(data_dir, 0o700)
     else:
         data_dir.mkdir(mode=0o700, parents=True)

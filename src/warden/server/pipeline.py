@@ -206,9 +206,9 @@ class Pipeline:
             raise NotImplementedOperation(
                 message=f"warden does not implement {call.service}:{call.operation}"
             )
-        resources = tuple(entry.resources(
-            Scope(self._account_id, authn.region, authn.principal.arn), call.params
-        ))
+        resources = tuple(
+            entry.resources(Scope(self._account_id, authn.region, authn.principal.arn), call.params)
+        )
         trace.resources, trace.read_only = resources, entry.read_only
         if entry.always_allowed:
             decision = Decision(Effect.ALLOWED)
@@ -275,9 +275,7 @@ class Pipeline:
                 source_ip=req.source_ip,
                 user_agent=(req.header("user-agent") or "")[:1024],
                 resource_arns=trace.resources if trace.resources != ("*",) else (),
-                resource_types=tuple(
-                    resource_type_of(a) for a in trace.resources if a != "*"
-                ),
+                resource_types=tuple(resource_type_of(a) for a in trace.resources if a != "*"),
                 decision=trace.decision,
                 error_code=_wire_code(error),
                 error_message=error.message[:1024] if error else "",

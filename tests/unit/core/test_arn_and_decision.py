@@ -8,7 +8,12 @@ from warden.policy.decision import Decision, Effect, PolicyType, denial_message
 
 def test_arn_parse_keeps_colons_in_resource() -> None:
     a = Arn.parse("arn:aws:rds:us-east-1:123456789012:cluster:prod")
-    assert (a.service, a.region, a.account, a.resource) == ("rds", "us-east-1", "123456789012", "cluster:prod")
+    assert (a.service, a.region, a.account, a.resource) == (
+        "rds",
+        "us-east-1",
+        "123456789012",
+        "cluster:prod",
+    )
     assert str(a) == "arn:aws:rds:us-east-1:123456789012:cluster:prod"
     with pytest.raises(ValueError):
         Arn.parse("arn:aws")
@@ -29,5 +34,7 @@ def test_denial_messages_match_aws_wording() -> None:
         "rds:ModifyDBCluster on resource: arn:aws:rds:us-east-1:123456789012:cluster:prod "
         "because no identity-based policy allows the rds:ModifyDBCluster action"
     )
-    explicit = denial_message(p, "rds:ModifyDBCluster", r, Decision(Effect.EXPLICIT_DENY, PolicyType.RESOURCE))
+    explicit = denial_message(
+        p, "rds:ModifyDBCluster", r, Decision(Effect.EXPLICIT_DENY, PolicyType.RESOURCE)
+    )
     assert explicit.endswith("with an explicit deny in a resource-based policy")

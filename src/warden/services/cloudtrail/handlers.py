@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import RowMapping
 
 from warden.core.tokens import TokenSealer, context_of
 from warden.services.context import AuthzEntry, CallContext, ServiceHandlers
@@ -100,7 +101,9 @@ class Trail:
                 )
             return [audit_events.c.read_only == (value == "true")]
         column = (
-            audit_resources.c.resource_type if key == "ResourceType" else audit_resources.c.resource_name
+            audit_resources.c.resource_type
+            if key == "ResourceType"
+            else audit_resources.c.resource_name
         )
         ids = sa.select(audit_resources.c.event_id).where(column == value)
         return [audit_events.c.event_id.in_(ids)]
@@ -138,7 +141,7 @@ def _filters(params: Mapping[str, Any]) -> Any:
     ]
 
 
-def _summary(row: Mapping[str, Any]) -> dict[str, Any]:
+def _summary(row: RowMapping) -> dict[str, Any]:
     resources = [
         {"ResourceType": t, "ResourceName": n}
         for n, t in zip(row["resource_arns"] or [], row["resource_types"] or [], strict=False)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy import RowMapping
 
 
 def _iso(value: datetime) -> str:
@@ -13,13 +14,13 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def username_of(row: Mapping[str, Any]) -> str:
+def username_of(row: RowMapping) -> str:
     if row["principal_type"] == "Root":
         return "root"
     return str(row["user_name"] or "")
 
 
-def _identity(row: Mapping[str, Any]) -> dict[str, Any]:
+def _identity(row: RowMapping) -> dict[str, Any]:
     if not row["principal_arn"]:
         return {"type": "Unknown"}
     ident: dict[str, Any] = {
@@ -34,7 +35,7 @@ def _identity(row: Mapping[str, Any]) -> dict[str, Any]:
     return ident
 
 
-def cloudtrail_event(row: Mapping[str, Any]) -> dict[str, Any]:
+def cloudtrail_event(row: RowMapping) -> dict[str, Any]:
     event: dict[str, Any] = {
         "eventVersion": "1.08",
         "userIdentity": _identity(row),

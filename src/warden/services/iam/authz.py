@@ -14,9 +14,9 @@ from warden.core.arn import iam_arn
 from warden.services.context import AuthzEntry, Scope
 
 
-def _named(kind: str, member: str, *, default_caller: bool = False) -> Callable[
-    [Scope, Mapping[str, Any]], Sequence[str]
-]:
+def _named(
+    kind: str, member: str, *, default_caller: bool = False
+) -> Callable[[Scope, Mapping[str, Any]], Sequence[str]]:
     def resources(scope: Scope, params: Mapping[str, Any]) -> Sequence[str]:
         name = params.get(member)
         if name is None:
@@ -36,13 +36,9 @@ AUTHZ: dict[str, AuthzEntry] = {
     "ListGroups": AuthzEntry("iam:ListGroups", read_only=True),
     "GetGroup": AuthzEntry("iam:GetGroup", _named("group", "GroupName"), read_only=True),
     "ListGroupsForUser": AuthzEntry("iam:ListGroupsForUser", _user(), read_only=True),
-    "ListAccessKeys": AuthzEntry(
-        "iam:ListAccessKeys", _user(default_caller=True), read_only=True
-    ),
+    "ListAccessKeys": AuthzEntry("iam:ListAccessKeys", _user(default_caller=True), read_only=True),
     "GetAccessKeyLastUsed": AuthzEntry("iam:GetAccessKeyLastUsed", read_only=True),
-    "ListAttachedUserPolicies": AuthzEntry(
-        "iam:ListAttachedUserPolicies", _user(), read_only=True
-    ),
+    "ListAttachedUserPolicies": AuthzEntry("iam:ListAttachedUserPolicies", _user(), read_only=True),
     "ListAttachedGroupPolicies": AuthzEntry(
         "iam:ListAttachedGroupPolicies", _named("group", "GroupName"), read_only=True
     ),

@@ -126,7 +126,9 @@ class Identities:
     def _load_long_term(self, akid: str) -> ResolvedKey | None:
         query = (
             sa.select(access_keys, iam_users.c.name, iam_users.c.arn)
-            .select_from(access_keys.outerjoin(iam_users, access_keys.c.user_id == iam_users.c.user_id))
+            .select_from(
+                access_keys.outerjoin(iam_users, access_keys.c.user_id == iam_users.c.user_id)
+            )
             .where(access_keys.c.access_key_id == akid, access_keys.c.status == "Active")
         )
         with self._store.read() as conn:
@@ -158,7 +160,9 @@ class Identities:
     def _load_temporary(self, akid: str) -> ResolvedKey | None:
         with self._store.read() as conn:
             row = (
-                conn.execute(sa.select(sts_credentials).where(sts_credentials.c.access_key_id == akid))
+                conn.execute(
+                    sa.select(sts_credentials).where(sts_credentials.c.access_key_id == akid)
+                )
                 .mappings()
                 .first()
             )

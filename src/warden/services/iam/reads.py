@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import RowMapping
 
 from warden.core.arn import root_arn
 from warden.core.principal import PrincipalType
@@ -29,7 +30,7 @@ from .errors import NoSuchEntity
 _AWS_POLICY_PREFIX = "arn:aws:iam::aws:policy/"
 
 
-def _user_out(row: Mapping[str, Any]) -> dict[str, Any]:
+def _user_out(row: RowMapping) -> dict[str, Any]:
     out: dict[str, Any] = {
         "Path": row["path"],
         "UserName": row["name"],
@@ -42,7 +43,7 @@ def _user_out(row: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _group_out(row: Mapping[str, Any]) -> dict[str, Any]:
+def _group_out(row: RowMapping) -> dict[str, Any]:
     return {
         "Path": row["path"],
         "GroupName": row["name"],
@@ -60,7 +61,7 @@ class IamReads:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def _user(self, conn: sa.Connection, account: str, name: str) -> Mapping[str, Any]:
+    def _user(self, conn: sa.Connection, account: str, name: str) -> RowMapping:
         row = (
             conn.execute(
                 sa.select(iam_users).where(
@@ -74,7 +75,7 @@ class IamReads:
             raise NoSuchEntity(message=f"The user with name {name} cannot be found.")
         return row
 
-    def _group(self, conn: sa.Connection, account: str, name: str) -> Mapping[str, Any]:
+    def _group(self, conn: sa.Connection, account: str, name: str) -> RowMapping:
         row = (
             conn.execute(
                 sa.select(iam_groups).where(
@@ -122,7 +123,9 @@ class IamReads:
         with self._store.read() as conn:
             rows = conn.execute(
                 sa.select(iam_users)
-                .where(iam_users.c.account_id == ctx.account_id, iam_users.c.path.startswith(prefix))
+                .where(
+                    iam_users.c.account_id == ctx.account_id, iam_users.c.path.startswith(prefix)
+                )
                 .order_by(iam_users.c.name_lower)
             ).mappings()
             users = [_user_out(r) for r in rows]
@@ -134,7 +137,9 @@ class IamReads:
         with self._store.read() as conn:
             rows = conn.execute(
                 sa.select(iam_groups)
-                .where(iam_groups.c.account_id == ctx.account_id, iam_groups.c.path.startswith(prefix))
+                .where(
+                    iam_groups.c.account_id == ctx.account_id, iam_groups.c.path.startswith(prefix)
+                )
                 .order_by(iam_groups.c.name_lower)
             ).mappings()
             groups = [_group_out(r) for r in rows]
@@ -175,7 +180,9 @@ class IamReads:
             else:
                 user = self._user(conn, ctx.account_id, name)
                 owner, shown = user["user_id"], user["name"]
-            cond = access_keys.c.user_id.is_(None) if owner is None else access_keys.c.user_id == owner
+            cond = (
+                access_keys.c.user_id.is_(None) if owner is None else access_keys.c.user_id == owner
+            )
             rows = conn.execute(
                 sa.select(access_keys)
                 .where(access_keys.c.account_id == ctx.account_id, cond)
@@ -193,14 +200,18 @@ class IamReads:
         page, more = ctx.page(keys)
         return {"AccessKeyMetadata": page, "IsTruncated": False, **more}
 
-    def get_access_key_last_used(self, ctx: CallContext, params: Mapping[str, Any]) -> dict[str, Any]:
+    def get_access_key_last_used(
+        self, ctx: CallContext, params: Mapping[str, Any]
+    ) -> dict[str, Any]:
         akid = params["AccessKeyId"]
         with self._store.read() as conn:
             row = (
                 conn.execute(
                     sa.select(access_keys, iam_users.c.name)
                     .select_from(
-                        access_keys.outerjoin(iam_users, access_keys.c.user_id == iam_users.c.user_id)
+                        access_keys.outerjoin(
+                            iam_users, access_keys.c.user_id == iam_users.c.user_id
+                        )
                     )
                     .where(
                         access_keys.c.access_key_id == akid,

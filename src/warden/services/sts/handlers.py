@@ -68,7 +68,9 @@ class Sts:
         if seconds < 900:
             raise ValidationError(message=_bound_message(seconds, "greater than or equal to", 900))
         if seconds > _USER_MAX:
-            raise ValidationError(message=_bound_message(seconds, "less than or equal to", _USER_MAX))
+            raise ValidationError(
+                message=_bound_message(seconds, "less than or equal to", _USER_MAX)
+            )
         if is_root:
             # AWS: the root user's sessions are capped at one hour, silently.
             seconds = min(seconds, _ROOT_MAX)
