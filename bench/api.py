@@ -87,6 +87,7 @@ def start_moto() -> tuple[subprocess.Popen[bytes], dict[str, str]]:
     port = free_port()
     env = clean_env()
     env["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"  # the three setup calls below, then IAM checks on
+    env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # so AdministratorAccess can be attached
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "moto_server"), "-p", str(port)],
         env=env,

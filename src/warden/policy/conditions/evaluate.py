@@ -60,7 +60,7 @@ class CompiledCondition:
             return any(v is absent for v in self.static or ())
         request = ctx.values(self.clause.key)
         if request is None:
-            if op.if_exists:
+            if op.if_exists or op.qualifier is Qualifier.FOR_ALL_VALUES:
                 return True
             return op.qualifier is Qualifier.NONE and op.spec.negated
         prepared = self.static if self.static is not None else self._render(ctx)
