@@ -124,7 +124,7 @@ class CompiledStatement:
             return named
         # IAM User Guide (permissions boundaries): a Deny with NotPrincipal always
         # denies a principal that has a permissions boundary, whatever it lists.
-        if named is PrincipalMatch.NONE:
+        if named is PrincipalMatch.NONE or (self.deny and has_boundary):
             return PrincipalMatch.DIRECT
         return PrincipalMatch.NONE
 

@@ -1,22 +1,24 @@
-"""The ASGI edge: Starlette routes in front of the request pipeline.
+"""The ASGI edge: the AWS API endpoint, with Starlette for the server's own pages.
 
-Reads each request whole (capped at ``MAX_BODY`` bytes: larger bodies get a
-modelled 413 without being buffered), builds a ``WireRequest`` from the raw path
-and raw headers (SigV4 signs what was on the wire), runs the synchronous
-pipeline in the thread pool and writes its response. ``/_warden/health`` is the
-one unauthenticated path.
+The API endpoint reads each request whole (capped at ``MAX_BODY`` bytes: larger
+bodies get a modelled 413 without being buffered), builds a ``WireRequest`` from
+the raw path and raw headers (SigV4 signs what was on the wire), runs the
+synchronous pipeline in a thread pool and writes its response. Starlette serves
+``/_warden/health``, the one unauthenticated path, and runs the lifespan.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -27,7 +29,7 @@ from warden.core.tokens import TokenSealer
 from warden.protocol.dispatch import Wire
 from warden.protocol.errors import RequestEntityTooLarge
 from warden.protocol.specs import Registry
-from warden.protocol.wire import WireRequest, WireResponse
+from warden.protocol.wire import WireRequest
 from warden.services.cloudtrail import handlers as cloudtrail
 from warden.services.iam import handlers as iam
 from warden.services.iam.authorizer import Authorizer
@@ -43,7 +45,7 @@ from .pipeline import Pipeline
 log = logging.getLogger("warden.server")
 
 MAX_BODY = 4 * 1024 * 1024
-_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
+_SITE_PREFIXES = ("/_warden/", "/console/")
 
 
 @dataclass
@@ -56,8 +58,13 @@ class Runtime:
     audit: AuditWriter
     pipeline: Pipeline
     wire: Wire
+    # The synchronous pipeline runs here, off the event loop (handlers do store I/O).
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(32, thread_name_prefix="api")
+    )
 
     def close(self) -> None:
+        self.executor.shutdown(wait=True)
         self.audit.close()
         self.store.close()
 
@@ -102,26 +109,36 @@ def open_runtime(
     return Runtime(settings, store, ring, audit, pipeline, wire)
 
 
-async def _read_body(request: Request) -> bytes | None:
-    """The whole body, or None when it exceeds MAX_BODY."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
-        return None
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+async def _read_body(scope: Scope, receive: Receive) -> bytes | None:
+    """The whole body, or None when it exceeds MAX_BODY (the rest is not buffered)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length" and (not value.isdigit() or int(value) > MAX_BODY):
+            return None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionAbortedError
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > MAX_BODY:
             return None
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
-def _wire_request(request: Request, body: bytes, secure: bool) -> WireRequest:
-    scope = request.scope
+def _wire_request(scope: Scope, body: bytes, secure: bool) -> WireRequest:
     raw_path = scope.get("raw_path") or scope["path"].encode()
+    client = scope.get("client")
     return WireRequest(
-        method=request.method,
+        method=scope["method"],
         # SigV4 re-encodes what was on the wire: keep undecodable bytes as surrogates.
         raw_path=raw_path.decode("utf-8", "surrogateescape").split("?", 1)[0],
         query_string=scope.get("query_string", b"").decode("utf-8", "surrogateescape"),
@@ -129,39 +146,63 @@ def _wire_request(request: Request, body: bytes, secure: bool) -> WireRequest:
             (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]
         ),
         body=body,
-        source_ip=scope["client"][0] if scope.get("client") else "",
+        source_ip=client[0] if client else "",
         secure=secure,
     )
 
 
-def _response(out: WireResponse) -> Response:
-    return Response(content=out.body, status_code=out.status, headers=dict(out.headers))
+class AwsEndpoint:
+    """The AWS APIs as a bare ASGI app: no routing or middleware between the wire and
+    the pipeline, which runs in the runtime's thread pool."""
 
+    def __init__(self, runtime: Runtime, *, secure: bool) -> None:
+        self._runtime = runtime
+        self._secure = secure
 
-def create_app(runtime: Runtime, *, secure: bool) -> Starlette:
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def api(request: Request) -> Response:
-        body = await _read_body(request)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        loop = asyncio.get_running_loop()
+        pipeline = self._runtime.pipeline
+        try:
+            body = await _read_body(scope, receive)
+        except ConnectionAbortedError:
+            return  # the client went away mid-request: nothing to answer
         if body is None:
-            req = _wire_request(request, b"", secure)
+            req = _wire_request(scope, b"", self._secure)
             error = RequestEntityTooLarge(
                 message=f"Request body exceeds the maximum of {MAX_BODY} bytes"
             )
-            out = await run_in_threadpool(runtime.pipeline.reject, req, error)
-            return _response(out)
-        req = _wire_request(request, body, secure)
-        out = await run_in_threadpool(runtime.pipeline.handle, req)
-        return _response(out)
+            out = await loop.run_in_executor(self._runtime.executor, pipeline.reject, req, error)
+        else:
+            req = _wire_request(scope, body, self._secure)
+            out = await loop.run_in_executor(self._runtime.executor, pipeline.handle, req)
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out.headers]
+        headers.append((b"content-length", str(len(out.body)).encode()))
+        await send({"type": "http.response.start", "status": out.status, "headers": headers})
+        await send({"type": "http.response.body", "body": out.body})
+
+
+class Edge:
+    """Sends ``/_warden/…`` (and, later, ``/console/…``) to Starlette, the rest to the APIs."""
+
+    def __init__(self, site: Starlette, api: AwsEndpoint) -> None:
+        self._site = site
+        self._api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith(_SITE_PREFIXES):
+            await self._api(scope, receive, send)
+        else:
+            await self._site(scope, receive, send)
+
+
+def create_app(runtime: Runtime, *, secure: bool) -> Edge:
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         runtime.close()
 
-    routes = [
-        Route("/_warden/health", health, methods=["GET"]),
-        Route("/{path:path}", api, methods=_METHODS),
-    ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    site = Starlette(routes=[Route("/_warden/health", health, methods=["GET"])], lifespan=lifespan)
+    return Edge(site, AwsEndpoint(runtime, secure=secure))

@@ -262,11 +262,13 @@ def _block(triples: list[tuple[str, str, Any]]) -> dict[str, Any]:
     return block
 
 
-condition_blocks = st.builds(_block, st.lists(clauses(), max_size=3))
+condition_blocks = st.one_of(st.just({}), st.builds(_block, st.lists(clauses(), min_size=1, max_size=3)))
+_NAMED = PRINCIPAL_VALUES[1:] + ["arn:aws:iam::111:role/r"] * 3
 principals = st.one_of(
     st.just("*"),
-    st.builds(lambda v: {"AWS": v}, st.sampled_from(PRINCIPAL_VALUES[1:])),
-    st.builds(lambda v: {"AWS": v}, _one_or_list(st.sampled_from(PRINCIPAL_VALUES))),
+    st.builds(lambda v: {"AWS": v}, st.sampled_from(_NAMED)),
+    st.builds(lambda v: {"AWS": v}, st.sampled_from(_NAMED)),
+    st.builds(lambda v: {"AWS": v}, st.lists(st.sampled_from(PRINCIPAL_VALUES), max_size=3)),
     st.just({"Service": "x.amazonaws.com"}),
 )
 

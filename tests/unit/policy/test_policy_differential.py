@@ -55,7 +55,7 @@ def _engine(
     return decision.effect.value, decision.policy_type.value, list(decision.deciding)
 
 
-@settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=8000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(policy_sets(), st.lists(requests(), min_size=1, max_size=3), options)
 def test_engine_agrees_with_reference(
     policies: dict[str, Any], reqs: list[dict[str, Any]], opts: dict[str, Any]
@@ -84,7 +84,7 @@ def _condition_of(operator: str, key: str, value: Any, version: str) -> Compiled
     )
 
 
-@settings(max_examples=2500, deadline=None)
+@settings(max_examples=20000, deadline=None)
 @given(clauses(), contexts(), st.sampled_from(["2012-10-17", "2008-10-17"]))
 def test_condition_agrees_with_reference(
     clause: tuple[str, str, Any], keys: dict[str, Any], version: str
