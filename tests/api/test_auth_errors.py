@@ -120,3 +120,107 @@ def test_clock_skew_is_refused(warden: Warden, monkeypatch: pytest.MonkeyPatch) 
             call(client)
         assert err.value.response["Error"]["Code"] == want
         assert "Signature expired" in err.value.response["Error"]["Message"]
+
+
+RAW = {
+    # family: (scope service, body, headers, expected IncompleteSignature code)
+    "query": (
+        "rds",
+        b"Action=DescribeDBClusters&Version=2014-10-31",
+        {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        "IncompleteSignature",
+    ),
+    "ec2": (
+        "ec2",
+        b"Action=DescribeSecurityGroups&Version=2016-11-15",
+        {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        "IncompleteSignature",
+    ),
+    "json": (
+        "kms",
+        b"{}",
+        {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": "TrentService.ListKeys"},
+        "IncompleteSignatureException",
+    ),
+}
+
+
+@pytest.mark.parametrize("family", sorted(RAW))
+def test_incomplete_signature_per_protocol(warden: Warden, family: str) -> None:
+    """A malformed Authorization header (no Signature) is IncompleteSignature, 400."""
+    import http.client
+    import ssl
+
+    service, body, headers, code = RAW[family]
+    key, _ = warden.credentials()
+    auth = (
+        f"AWS4-HMAC-SHA256 Credential={key}/20261128/us-east-1/{service}/aws4_request, "
+        "SignedHeaders=host;x-amz-date"
+    )
+    conn = http.client.HTTPSConnection(
+        "127.0.0.1", warden.port, context=ssl.create_default_context(cafile=warden.ca)
+    )
+    try:
+        conn.request(
+            "POST",
+            "/",
+            body=body,
+            headers={**headers, "Authorization": auth, "X-Amz-Date": "20261128T000000Z"},
+        )
+        resp = conn.getresponse()
+        payload = resp.read().decode()
+    finally:
+        conn.close()
+    assert resp.status == 400, payload
+    assert code in payload
+
+
+def test_guardduty_rest_json_incomplete_signature(warden: Warden) -> None:
+    import http.client
+    import ssl
+
+    key, _ = warden.credentials()
+    conn = http.client.HTTPSConnection(
+        "127.0.0.1", warden.port, context=ssl.create_default_context(cafile=warden.ca)
+    )
+    try:
+        conn.request(
+            "GET",
+            "/detector",
+            headers={
+                "Authorization": f"AWS4-HMAC-SHA256 Credential={key}/20261128/us-east-1/guardduty/"
+                "aws4_request, Signature=abc",
+                "X-Amz-Date": "20261128T000000Z",
+            },
+        )
+        resp = conn.getresponse()
+        payload = resp.read().decode()
+        error_type = resp.getheader("x-amzn-ErrorType") or ""
+    finally:
+        conn.close()
+    assert resp.status == 400
+    assert "IncompleteSignatureException" in payload + error_type
+
+
+@pytest.mark.parametrize(
+    ("service", "call", "code"),
+    [
+        ("ec2", lambda c: c.describe_security_groups(), "RequestExpired"),
+        ("guardduty", lambda c: c.list_detectors(), "InvalidSignatureException"),
+    ],
+)
+def test_clock_skew_other_protocols(
+    warden: Warden, monkeypatch: pytest.MonkeyPatch, service: str, call: Any, code: str
+) -> None:
+    import datetime as dt
+
+    import botocore.auth
+
+    real = botocore.auth.get_current_datetime
+    monkeypatch.setattr(
+        botocore.auth, "get_current_datetime", lambda: real() + dt.timedelta(minutes=20)
+    )
+    key, secret = warden.credentials()
+    with pytest.raises(ClientError) as err:
+        call(warden.raw_client(service, key=key, secret=secret))
+    assert err.value.response["Error"]["Code"] == code

@@ -148,10 +148,10 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
 
 
 def _sqlite_on_begin(conn: Connection) -> None:
-    # query_only is connection state, so every transaction sets it, readers on, writers off.
-    if conn.get_execution_options().get(_READ_ONLY):
-        conn.exec_driver_sql("PRAGMA query_only = ON")
-        conn.exec_driver_sql("BEGIN DEFERRED")
-    else:
-        conn.exec_driver_sql("PRAGMA query_only = OFF")
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # query_only is connection state, so a transaction sets it when the pooled connection's
+    # last one differed: readers on, writers off (remembered in the connection's info).
+    read_only = bool(conn.get_execution_options().get(_READ_ONLY))
+    if conn.info.get(_READ_ONLY) is not read_only:
+        conn.exec_driver_sql(f"PRAGMA query_only = {'ON' if read_only else 'OFF'}")
+        conn.info[_READ_ONLY] = read_only
+    conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")

@@ -27,7 +27,17 @@ from warden.store.schema import (
 
 from .errors import NoSuchEntity
 
-_AWS_POLICY_PREFIX = "arn:aws:iam::aws:policy/"
+# Statements built once: constructing a select costs more than running it on SQLite.
+# Path prefixes are compared in Python: IAM paths may contain LIKE's wildcards.
+_USERS = (
+    sa.select(iam_users)
+    .where(iam_users.c.account_id == sa.bindparam("account"))
+    .order_by(iam_users.c.name_lower)
+)
+_USER_BY_NAME = sa.select(iam_users).where(
+    iam_users.c.account_id == sa.bindparam("account"),
+    iam_users.c.name_lower == sa.bindparam("name"),
+)
 
 
 def _user_out(row: RowMapping) -> dict[str, Any]:
@@ -63,11 +73,7 @@ class IamReads:
 
     def _user(self, conn: sa.Connection, account: str, name: str) -> RowMapping:
         row = (
-            conn.execute(
-                sa.select(iam_users).where(
-                    iam_users.c.account_id == account, iam_users.c.name_lower == name.lower()
-                )
-            )
+            conn.execute(_USER_BY_NAME, {"account": account, "name": name.lower()})
             .mappings()
             .first()
         )
@@ -137,12 +143,10 @@ class IamReads:
         with self._store.read() as conn:
             rows = conn.execute(
                 sa.select(iam_groups)
-                .where(
-                    iam_groups.c.account_id == ctx.account_id, iam_groups.c.path.startswith(prefix)
-                )
+                .where(iam_groups.c.account_id == ctx.account_id)
                 .order_by(iam_groups.c.name_lower)
             ).mappings()
-            groups = [_group_out(r) for r in rows]
+            groups = [_group_out(r) for r in rows if r["path"].startswith(prefix)]
         page, more = ctx.page(groups)
         return {"Groups": page, "IsTruncated": False, **more}
 
