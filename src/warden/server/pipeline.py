@@ -25,8 +25,8 @@ from warden.policy.decision import Decision, Effect, denial_message
 from warden.protocol.dispatch import Wire
 from warden.protocol.specs import ServiceSpec
 from warden.protocol.wire import ParsedCall, WireRequest, WireResponse
-from warden.services.context import AuthzEntry, CallContext, Scope, ServiceHandlers
-from warden.services.iam.authorizer import Authorizer
+from warden.services.context import AuthzEntry, CallContext, Scope, ServiceHandlers, request_tags
+from warden.services.iam.authorizer import Authorizer, RequestFacts
 from warden.services.iam.identity import CredentialProblem, Identities
 from warden.sigv4 import SignatureInfo, SigningKeys, SigV4Error, extract, verify
 
@@ -81,6 +81,8 @@ class _Trace:
     read_only: bool = False
     decision: str = "NotEvaluated"
     key_used: bool = False
+    source_ip: str = ""
+    secure: bool = False
 
 
 class Pipeline:
@@ -110,7 +112,7 @@ class Pipeline:
 
     def handle(self, req: WireRequest) -> WireResponse:
         request_id = self._ids.request_id()
-        trace = _Trace()
+        trace = _Trace(source_ip=req.source_ip, secure=req.secure)
         error: AwsError | None = None
         try:
             routed = self.route(req, trace)
@@ -213,7 +215,9 @@ class Pipeline:
         if entry.always_allowed:
             decision = Decision(Effect.ALLOWED)
         else:
-            decision = self._authorizer.decide(authn.principal, entry.action, resources)
+            decision = self._authorizer.decide(
+                authn.principal, entry.action, resources, self._facts(authn, entry, trace)
+            )
         trace.decision = decision.audit_name
         if not decision.allowed:
             resource = resources[0] if resources else "*"
@@ -243,6 +247,18 @@ class Pipeline:
         return self._services[call.service].handlers[call.operation](ctx, call.params)
 
     # -- helpers ---------------------------------------------------------------
+
+    def _facts(self, authn: AuthenticatedCall, entry: AuthzEntry, trace: _Trace) -> RequestFacts:
+        call = authn.call
+        scope = Scope(self._account_id, authn.region, authn.principal.arn)
+        return RequestFacts(
+            source_ip=trace.source_ip,
+            secure=trace.secure,
+            now=self._clock.now(),
+            region=authn.region,
+            request_tags=request_tags(call.params),
+            service_keys=entry.conditions(scope, call.params) if entry.conditions else {},
+        )
 
     def _identify(self, req: WireRequest, scope_service: str | None) -> ServiceSpec | None:
         try:

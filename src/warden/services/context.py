@@ -51,6 +51,8 @@ class Scope:
 
 
 ResourceFn = Callable[[Scope, Mapping[str, Any]], Sequence[str]]
+# The service-specific condition keys of a call ("rds:DatabaseEngine": "aurora-postgresql").
+ConditionFn = Callable[[Scope, Mapping[str, Any]], Mapping[str, Any]]
 
 
 def no_resource(scope: Scope, params: Mapping[str, Any]) -> Sequence[str]:
@@ -68,6 +70,24 @@ class AuthzEntry:
     # Operations any authenticated principal may call whatever its policies
     # (sts:GetCallerIdentity: AWS allows it even under an explicit deny).
     always_allowed: bool = False
+    conditions: ConditionFn | None = None
+
+
+def request_tags(params: Mapping[str, Any]) -> dict[str, str]:
+    """The tags a request carries (``aws:RequestTag/*``, ``aws:TagKeys``), in any of the
+    shapes AWS models use: ``[{Key, Value}]``, KMS's ``[{TagKey, TagValue}]``, or a map."""
+    raw = params.get("Tags", params.get("TagList"))
+    out: dict[str, str] = {}
+    if isinstance(raw, Mapping):
+        return {str(k): str(v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        for tag in raw:
+            if not isinstance(tag, Mapping):
+                continue
+            key = tag.get("Key", tag.get("TagKey"))
+            if isinstance(key, str):
+                out[key] = str(tag.get("Value", tag.get("TagValue", "")))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,70 +1,111 @@
-"""Authorization of API calls from a principal's attached policies.
+"""Authorization of API calls: the policy engine over the caller's policies.
 
-Interim scope (until the policy engine of the IAM issue lands): the only policy
-document an account can hold is the AWS-managed ``AdministratorAccess``
-(``Allow * on *``), attached directly or through a group. A principal holding it
-is allowed; root is allowed everything in its account, as in AWS; every other
-principal is implicitly denied. This fails closed: nothing is allowed that AWS
-would deny for the same attachments.
+Builds the request context (the global condition keys AWS sets for every call,
+the request's tags, the operation's own condition keys) and evaluates the
+principal's identity policies, permissions boundary and any resource policy with
+``warden.policy.evaluate``. Root is allowed in its own account unless a policy
+explicitly denies it, as in AWS. Anything unknown denies (fail closed).
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
-
-import sqlalchemy as sa
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from warden.core.clock import Clock
 from warden.core.principal import Principal, PrincipalType
-from warden.policy.decision import Decision, Effect
+from warden.policy import CompiledPolicy, ContextValue, Decision, Effect, RequestContext, evaluate
 from warden.store.db import Store
-from warden.store.schema import iam_attachments, iam_group_members
 
-from .bootstrap import ADMIN_POLICY_ARN
+from .policy_sets import EMPTY, PolicySet, PolicySets
 
-CACHE_SECONDS = 2.0
+_PRINCIPAL_TYPES = {
+    PrincipalType.ROOT: "Account",
+    PrincipalType.IAM_USER: "User",
+    PrincipalType.ASSUMED_ROLE: "AssumedRole",
+    PrincipalType.FEDERATED_USER: "FederatedUser",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    """What the pipeline knows about the call that condition keys are made from."""
+
+    source_ip: str
+    secure: bool
+    now: datetime
+    region: str
+    request_tags: Mapping[str, str] = field(default_factory=dict)
+    service_keys: Mapping[str, ContextValue] = field(default_factory=dict)
+    resource_policies: Sequence[CompiledPolicy] = ()
 
 
 class Authorizer:
     def __init__(self, store: Store, clock: Clock) -> None:
-        self._store = store
         self._clock = clock
-        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
-        self._lock = threading.Lock()
+        self._sets = PolicySets(store, clock)
 
-    def decide(self, principal: Principal, action: str, resources: Sequence[str]) -> Decision:
-        if principal.type is PrincipalType.ROOT:
-            return Decision(Effect.ALLOWED, deciding=("root",))
-        if principal.type is not PrincipalType.IAM_USER:
-            return Decision(Effect.IMPLICIT_DENY)
-        if ADMIN_POLICY_ARN in self._policies_of_user(principal.user_id):
-            return Decision(Effect.ALLOWED, deciding=(ADMIN_POLICY_ARN,))
-        return Decision(Effect.IMPLICIT_DENY)
+    def decide(
+        self,
+        principal: Principal,
+        action: str,
+        resources: Sequence[str],
+        facts: RequestFacts | None = None,
+    ) -> Decision:
+        facts = facts or RequestFacts("", True, self._clock.now(), "us-east-1")
+        policies = self._policies(principal)
+        if policies.broken:
+            return Decision(Effect.IMPLICIT_DENY, deciding=("unreadable-policy",))
+        ctx = RequestContext(
+            action=action,
+            resources=tuple(resources) or ("*",),
+            principal_arn=principal.policy_arn,
+            principal_account=principal.account_id,
+            keys=global_keys(principal, facts, policies.tags),
+            caller_arn=principal.arn,
+        )
+        return evaluate(
+            ctx,
+            identity=policies.identity,
+            resource=facts.resource_policies,
+            boundary=policies.boundary,
+            is_root=principal.type is PrincipalType.ROOT,
+            resource_account=principal.account_id,
+        )
 
-    def _policies_of_user(self, user_id: str) -> frozenset[str]:
-        now = self._clock.monotonic()
-        with self._lock:
-            hit = self._cache.get(user_id)
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
-            return hit[1]
-        groups = sa.select(iam_group_members.c.group_id).where(
-            iam_group_members.c.user_id == user_id
-        )
-        query = sa.select(iam_attachments.c.policy_arn).where(
-            sa.or_(
-                sa.and_(
-                    iam_attachments.c.principal_type == "user",
-                    iam_attachments.c.principal_id == user_id,
-                ),
-                sa.and_(
-                    iam_attachments.c.principal_type == "group",
-                    iam_attachments.c.principal_id.in_(groups),
-                ),
-            )
-        )
-        with self._store.read() as conn:
-            arns = frozenset(conn.execute(query).scalars())
-        with self._lock:
-            self._cache[user_id] = (now, arns)
-        return arns
+    def _policies(self, principal: Principal) -> PolicySet:
+        if principal.type is PrincipalType.IAM_USER:
+            return self._sets.for_user(principal.user_id)
+        return EMPTY  # root: allowed by evaluate(is_root=True); others: nothing yet
+
+
+def global_keys(
+    principal: Principal, facts: RequestFacts, principal_tags: Mapping[str, str]
+) -> dict[str, ContextValue]:
+    """The global condition keys of reference/aws-semantics.md §4.6 for this call."""
+    keys: dict[str, ContextValue] = {
+        "aws:CurrentTime": facts.now,
+        "aws:EpochTime": int(facts.now.timestamp()),
+        "aws:SecureTransport": facts.secure,
+        "aws:PrincipalType": _PRINCIPAL_TYPES[principal.type],
+        "aws:userid": principal.user_id,
+        "aws:RequestedRegion": facts.region,
+    }
+    if facts.source_ip:
+        keys["aws:SourceIp"] = facts.source_ip
+    if principal.type is PrincipalType.IAM_USER:
+        keys["aws:username"] = principal.name
+    if principal.temporary:
+        # Present only with temporary credentials, as in AWS.
+        keys["aws:MultiFactorAuthPresent"] = principal.mfa_authenticated
+    if principal.mfa_authenticated and principal.mfa_auth_time is not None:
+        keys["aws:MultiFactorAuthAge"] = int((facts.now - principal.mfa_auth_time).total_seconds())
+    for key, value in principal_tags.items():
+        keys[f"aws:PrincipalTag/{key}"] = value
+    for key, value in facts.request_tags.items():
+        keys[f"aws:RequestTag/{key}"] = value
+    if facts.request_tags:
+        keys["aws:TagKeys"] = list(facts.request_tags)
+    keys.update(facts.service_keys)
+    return keys

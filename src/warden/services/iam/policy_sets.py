@@ -1,0 +1,165 @@
+"""The policies that apply to a principal, compiled: what the authorizer evaluates.
+
+For an IAM user: its inline and attached managed policies and those of its groups
+(identity), and its permissions boundary. Managed policies resolve to their default
+version: the AWS managed ones shipped with warden, customer managed ones from the
+store. Compiled documents are cached by (policy, version), so a policy is parsed
+once per version; a principal's set is re-read from the store after
+``CACHE_SECONDS``, which is how long an IAM change takes to apply (AWS documents
+its own changes as eventually consistent, typically within seconds).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from warden.core.clock import Clock
+from warden.policy import CompiledPolicy, PolicyCache, PolicyError, PolicyType
+from warden.store.db import Store
+from warden.store.schema import (
+    iam_attachments,
+    iam_group_members,
+    iam_inline_policies,
+    iam_managed_policies,
+    iam_policy_versions,
+    iam_users,
+)
+
+from .managed_policies import aws_managed
+
+CACHE_SECONDS = 2.0
+log = logging.getLogger("warden.iam")
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySet:
+    identity: tuple[CompiledPolicy, ...]
+    boundary: tuple[CompiledPolicy, ...] | None  # None: no boundary applies
+    tags: Mapping[str, str]  # the principal's tags, for aws:PrincipalTag/*
+    # A stored document that no longer compiles: its statements cannot be known, and one
+    # of them may be a Deny, so the authorizer denies everything (fail closed).
+    broken: bool = False
+
+
+EMPTY = PolicySet((), None, {})
+
+
+class PolicySets:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._compiled = PolicyCache()
+        self._sets: dict[str, tuple[float, PolicySet]] = {}
+        self._lock = threading.Lock()
+
+    def for_user(self, user_id: str) -> PolicySet:
+        now = self._clock.monotonic()
+        with self._lock:
+            hit = self._sets.get(user_id)
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        loaded = self._load_user(user_id)
+        with self._lock:
+            if len(self._sets) > 10_000:
+                self._sets.clear()
+            self._sets[user_id] = (now, loaded)
+        return loaded
+
+    def _load_user(self, user_id: str) -> PolicySet:
+        try:
+            return self._load_user_policies(user_id)
+        except PolicyError:
+            log.error("a policy of user %s does not compile; denying its calls", user_id)
+            return PolicySet((), None, {}, broken=True)
+
+    def _load_user_policies(self, user_id: str) -> PolicySet:
+        with self._store.read() as conn:
+            user = conn.execute(
+                sa.select(iam_users.c.permissions_boundary_arn, iam_users.c.tags).where(
+                    iam_users.c.user_id == user_id
+                )
+            ).first()
+            if user is None:
+                return EMPTY
+            groups = list(
+                conn.execute(
+                    sa.select(iam_group_members.c.group_id).where(
+                        iam_group_members.c.user_id == user_id
+                    )
+                ).scalars()
+            )
+            owners = [("user", user_id), *(("group", g) for g in groups)]
+            identity: list[CompiledPolicy] = []
+            for kind, owner in owners:
+                identity.extend(self._inline(conn, kind, owner))
+                for arn in self._attached(conn, kind, owner):
+                    compiled = self._managed(conn, arn, PolicyType.IDENTITY)
+                    if compiled is not None:
+                        identity.append(compiled)
+            boundary: tuple[CompiledPolicy, ...] | None = None
+            if user.permissions_boundary_arn:
+                found = self._managed(conn, user.permissions_boundary_arn, PolicyType.BOUNDARY)
+                # A boundary that cannot be resolved allows nothing (fail closed).
+                boundary = (found,) if found is not None else ()
+        return PolicySet(tuple(identity), boundary, _tags(user.tags))
+
+    def _inline(self, conn: sa.Connection, kind: str, owner: str) -> list[CompiledPolicy]:
+        rows = conn.execute(
+            sa.select(iam_inline_policies.c.policy_name, iam_inline_policies.c.document).where(
+                iam_inline_policies.c.principal_type == kind,
+                iam_inline_policies.c.principal_id == owner,
+            )
+        )
+        out = []
+        for name, document in rows:
+            # An inline document is identified by its text: a new text is a new entry.
+            key = f"{kind}/{owner}/{name}"
+            out.append(self._compiled.get(key, document, document, policy_type=PolicyType.IDENTITY))
+        return out
+
+    @staticmethod
+    def _attached(conn: sa.Connection, kind: str, owner: str) -> list[str]:
+        return list(
+            conn.execute(
+                sa.select(iam_attachments.c.policy_arn).where(
+                    iam_attachments.c.principal_type == kind,
+                    iam_attachments.c.principal_id == owner,
+                )
+            ).scalars()
+        )
+
+    def _managed(
+        self, conn: sa.Connection, arn: str, policy_type: PolicyType
+    ) -> CompiledPolicy | None:
+        shipped = aws_managed().get(arn)
+        if shipped is not None:
+            return self._compiled.get(
+                arn, shipped.default_version_id, shipped.document, policy_type=policy_type
+            )
+        row = conn.execute(
+            sa.select(iam_policy_versions.c.version_id, iam_policy_versions.c.document)
+            .join(
+                iam_managed_policies, iam_managed_policies.c.arn == iam_policy_versions.c.policy_arn
+            )
+            .where(
+                iam_managed_policies.c.arn == arn,
+                iam_policy_versions.c.version_id == iam_managed_policies.c.default_version_id,
+            )
+        ).first()
+        if row is None:
+            return None
+        return self._compiled.get(arn, row.version_id, row.document, policy_type=policy_type)
+
+
+def _tags(raw: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for tag in raw or []:
+        if isinstance(tag, Mapping) and isinstance(tag.get("Key"), str):
+            out[tag["Key"]] = str(tag.get("Value", ""))
+    return out
