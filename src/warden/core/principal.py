@@ -34,6 +34,8 @@ class Principal:
     mfa_authenticated: bool = False
     mfa_auth_time: datetime | None = None
     principal_arn: str = ""  # aws:PrincipalArn: the role ARN for assumed roles; else same as arn
+    role_id: str = ""  # AROA… for assumed-role sessions
+    session_policy: str | None = None  # the session policy documents (JSON list), if any
 
     @property
     def policy_arn(self) -> str:

@@ -256,3 +256,52 @@ def test_unreadable_stored_policy_fails_closed(store: Store) -> None:
         )
     d = Authorizer(store, FixedClock(NOW)).decide(eve, "s3:GetObject", ["*"], _facts())
     assert not d.allowed
+
+
+def test_role_session_policies_intersect_with_the_role(store: Store) -> None:
+    from warden.store.schema import iam_roles
+
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/ops"
+    with store.begin() as conn:
+        conn.execute(
+            iam_roles.insert().values(
+                role_id="AROAOPS",
+                account_id=ACCOUNT,
+                name="ops",
+                name_lower="ops",
+                path="/",
+                arn=role_arn,
+                assume_role_policy="{}",
+                max_session_duration=3600,
+                tags=[],
+                created_at=NOW,
+            )
+        )
+    _inline(store, "role", "AROAOPS", "rds", _allow("rds:*"))
+    session_arn = f"arn:aws:sts::{ACCOUNT}:assumed-role/ops/s1"
+
+    def session(policy: str | None) -> Principal:
+        return Principal(
+            session_arn,
+            PrincipalType.ASSUMED_ROLE,
+            ACCOUNT,
+            "AROAOPS:s1",
+            "ASIATEST",
+            "s1",
+            temporary=True,
+            principal_arn=role_arn,
+            role_id="AROAOPS",
+            session_policy=policy,
+        )
+
+    authz = Authorizer(store, FixedClock(NOW))
+    assert authz.decide(session(None), "rds:DeleteDBCluster", ["*"], _facts()).allowed
+    assert not authz.decide(session(None), "iam:ListUsers", ["*"], _facts()).allowed
+    narrowed = session(json.dumps([_allow("rds:Describe*")]))
+    assert authz.decide(narrowed, "rds:DescribeDBClusters", ["*"], _facts()).allowed
+    d = authz.decide(narrowed, "rds:DeleteDBCluster", ["*"], _facts())
+    assert d.effect is Effect.IMPLICIT_DENY and d.policy_type is PolicyType.SESSION
+    # A session policy cannot grant what the role does not have.
+    wide = session(json.dumps(_allow("*")))
+    assert not authz.decide(wide, "iam:ListUsers", ["*"], _facts()).allowed
+    assert not authz.decide(session("{garbage"), "rds:DescribeDBClusters", ["*"], _facts()).allowed

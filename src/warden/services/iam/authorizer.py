@@ -15,10 +15,20 @@ from datetime import datetime
 
 from warden.core.clock import Clock
 from warden.core.principal import Principal, PrincipalType
-from warden.policy import CompiledPolicy, ContextValue, Decision, Effect, RequestContext, evaluate
+from warden.policy import (
+    CompiledPolicy,
+    ContextValue,
+    Decision,
+    Effect,
+    PolicyError,
+    RequestContext,
+    evaluate,
+)
 from warden.store.db import Store
 
 from .policy_sets import EMPTY, PolicySet, PolicySets
+
+_BROKEN = PolicySet((), None, {}, broken=True)
 
 _PRINCIPAL_TYPES = {
     PrincipalType.ROOT: "Account",
@@ -55,6 +65,12 @@ class Authorizer:
     ) -> Decision:
         facts = facts or RequestFacts("", True, self._clock.now(), "us-east-1")
         policies = self._policies(principal)
+        try:
+            session = (
+                self._sets.session(principal.session_policy) if principal.session_policy else None
+            )
+        except (PolicyError, ValueError):
+            session, policies = None, _BROKEN
         if policies.broken:
             return Decision(Effect.IMPLICIT_DENY, deciding=("unreadable-policy",))
         ctx = RequestContext(
@@ -70,6 +86,7 @@ class Authorizer:
             identity=policies.identity,
             resource=facts.resource_policies,
             boundary=policies.boundary,
+            session=session,
             is_root=principal.type is PrincipalType.ROOT,
             resource_account=principal.account_id,
         )
@@ -77,7 +94,9 @@ class Authorizer:
     def _policies(self, principal: Principal) -> PolicySet:
         if principal.type is PrincipalType.IAM_USER:
             return self._sets.for_user(principal.user_id)
-        return EMPTY  # root: allowed by evaluate(is_root=True); others: nothing yet
+        if principal.type is PrincipalType.ASSUMED_ROLE and principal.role_id:
+            return self._sets.for_role(principal.role_id)
+        return EMPTY  # root: allowed by evaluate(is_root=True); others: nothing
 
 
 def global_keys(

@@ -24,7 +24,7 @@ from warden.core.principal import Principal, PrincipalType
 from warden.core.redacted import Redacted
 from warden.store.db import Store
 from warden.store.keyring import KeyRing
-from warden.store.schema import access_keys, iam_users, sts_credentials
+from warden.store.schema import access_keys, iam_roles, iam_users, sts_credentials
 
 CACHE_SECONDS = 2.0
 
@@ -158,28 +158,40 @@ class Identities:
         return ResolvedKey(principal, Redacted(secret), None, None, self._clock.monotonic())
 
     def _load_temporary(self, akid: str) -> ResolvedKey | None:
-        with self._store.read() as conn:
-            row = (
-                conn.execute(
-                    sa.select(sts_credentials).where(sts_credentials.c.access_key_id == akid)
+        query = (
+            sa.select(sts_credentials, iam_roles.c.arn.label("role_arn"))
+            .select_from(
+                sts_credentials.outerjoin(
+                    iam_roles, iam_roles.c.role_id == sts_credentials.c.role_id
                 )
-                .mappings()
-                .first()
             )
+            .where(sts_credentials.c.access_key_id == akid)
+        )
+        with self._store.read() as conn:
+            row = conn.execute(query).mappings().first()
         if row is None:
             return None
+        if row["role_id"] and row["role_arn"] is None:
+            return None  # the role was deleted: its sessions stop working
         secret = self._ring.unseal(row["secret_ciphertext"], aad=access_key_aad(akid)).decode()
         ptype = PrincipalType(row["principal_type"])
+        if row["role_id"]:
+            user_id = f"{row['role_id']}:{row['session_name']}"
+        else:
+            user_id = row["source_user_id"] or row["account_id"]
         principal = Principal(
             arn=row["principal_arn"],
             type=ptype,
             account_id=row["account_id"],
-            user_id=row["source_user_id"] or row["account_id"],
+            user_id=user_id,
             access_key_id=akid,
             name=row["session_name"] or _name_from_arn(row["principal_arn"], ptype),
             temporary=True,
             mfa_authenticated=bool(row["mfa_authenticated"]),
             mfa_auth_time=_utc(row["mfa_auth_time"]),
+            principal_arn=row["role_arn"] or "",
+            role_id=row["role_id"] or "",
+            session_policy=row["session_policy"],
         )
         return ResolvedKey(
             principal,

@@ -11,6 +11,7 @@ its own changes as eventually consistent, typically within seconds).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Mapping
@@ -28,6 +29,7 @@ from warden.store.schema import (
     iam_inline_policies,
     iam_managed_policies,
     iam_policy_versions,
+    iam_roles,
     iam_users,
 )
 
@@ -70,6 +72,55 @@ class PolicySets:
                 self._sets.clear()
             self._sets[user_id] = (now, loaded)
         return loaded
+
+    def for_role(self, role_id: str) -> PolicySet:
+        key = "role:" + role_id
+        now = self._clock.monotonic()
+        with self._lock:
+            hit = self._sets.get(key)
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        try:
+            loaded = self._load_role_policies(role_id)
+        except PolicyError:
+            log.error("a policy of role %s does not compile; denying its calls", role_id)
+            loaded = PolicySet((), None, {}, broken=True)
+        with self._lock:
+            self._sets[key] = (now, loaded)
+        return loaded
+
+    def session(self, text: str) -> tuple[CompiledPolicy, ...] | None:
+        """The session policies stored with a role session (a JSON document or a list of
+        them); raises PolicyError when they cannot be compiled."""
+        docs = json.loads(text)
+        if isinstance(docs, dict):
+            docs = [docs]
+        if not isinstance(docs, list):
+            raise PolicyError("session policy is not a document or a list")
+        return tuple(
+            self._compiled.get(f"session#{i}", json.dumps(d), d, policy_type=PolicyType.SESSION)
+            for i, d in enumerate(docs)
+        )
+
+    def _load_role_policies(self, role_id: str) -> PolicySet:
+        with self._store.read() as conn:
+            role = conn.execute(
+                sa.select(iam_roles.c.permissions_boundary_arn, iam_roles.c.tags).where(
+                    iam_roles.c.role_id == role_id
+                )
+            ).first()
+            if role is None:
+                return EMPTY
+            identity = self._inline(conn, "role", role_id)
+            for arn in self._attached(conn, "role", role_id):
+                compiled = self._managed(conn, arn, PolicyType.IDENTITY)
+                if compiled is not None:
+                    identity.append(compiled)
+            boundary: tuple[CompiledPolicy, ...] | None = None
+            if role.permissions_boundary_arn:
+                found = self._managed(conn, role.permissions_boundary_arn, PolicyType.BOUNDARY)
+                boundary = (found,) if found is not None else ()
+        return PolicySet(tuple(identity), boundary, _tags(role.tags))
 
     def _load_user(self, user_id: str) -> PolicySet:
         try:
