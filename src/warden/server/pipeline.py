@@ -258,6 +258,11 @@ class Pipeline:
             region=authn.region,
             request_tags=request_tags(call.params),
             service_keys=entry.conditions(scope, call.params) if entry.conditions else {},
+            resource_tags=entry.resource_tags(scope, call.params) if entry.resource_tags else {},
+            resource_policies=(
+                entry.resource_policies(scope, call.params) if entry.resource_policies else ()
+            ),
+            resource_policy_required=entry.resource_policy_required,
         )
 
     def _identify(self, req: WireRequest, scope_service: str | None) -> ServiceSpec | None:

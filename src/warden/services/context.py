@@ -53,6 +53,11 @@ class Scope:
 ResourceFn = Callable[[Scope, Mapping[str, Any]], Sequence[str]]
 # The service-specific condition keys of a call ("rds:DatabaseEngine": "aurora-postgresql").
 ConditionFn = Callable[[Scope, Mapping[str, Any]], Mapping[str, Any]]
+# The resource's own policy documents, as (policy id, JSON text) pairs (a secret's policy, a
+# key policy), evaluated as resource-based policies.
+ResourcePolicyFn = Callable[[Scope, Mapping[str, Any]], Sequence[tuple[str, str]]]
+# The existing resource's tags, for aws:ResourceTag/* (and service aliases).
+ResourceTagsFn = Callable[[Scope, Mapping[str, Any]], Mapping[str, str]]
 
 
 def no_resource(scope: Scope, params: Mapping[str, Any]) -> Sequence[str]:
@@ -71,6 +76,11 @@ class AuthzEntry:
     # (sts:GetCallerIdentity: AWS allows it even under an explicit deny).
     always_allowed: bool = False
     conditions: ConditionFn | None = None
+    resource_policies: ResourcePolicyFn | None = None
+    resource_tags: ResourceTagsFn | None = None
+    # KMS key policies must allow the principal explicitly (IAM alone is not enough unless the
+    # key policy delegates to the account); AWS's exception to the same-account union rule.
+    resource_policy_required: bool = False
 
 
 def request_tags(params: Mapping[str, Any]) -> dict[str, str]:

@@ -305,3 +305,42 @@ def test_role_session_policies_intersect_with_the_role(store: Store) -> None:
     wide = session(json.dumps(_allow("*")))
     assert not authz.decide(wide, "iam:ListUsers", ["*"], _facts()).allowed
     assert not authz.decide(session("{garbage"), "rds:DescribeDBClusters", ["*"], _facts()).allowed
+
+
+def test_resource_policies_union_and_deny(store: Store) -> None:
+    fay = _user(store, "fay")
+    secret = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:db-AbCdEf"
+    grant = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": fay.arn},
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": "*",
+                }
+            ],
+        }
+    )
+    authz = Authorizer(store, FixedClock(NOW))
+    action = "secretsmanager:GetSecretValue"
+    assert not authz.decide(fay, action, [secret], _facts()).allowed
+    # Same account: a resource policy naming the user is enough on its own.
+    assert authz.decide(fay, action, [secret], _facts(resource_policies=[("s", grant)])).allowed
+    _inline(store, "user", fay.user_id, "all", _allow("secretsmanager:*"))
+    deny = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Deny", "Principal": "*", "Action": "secretsmanager:*", "Resource": "*"}
+            ],
+        }
+    )
+    fresh = Authorizer(store, FixedClock(NOW))
+    d = fresh.decide(fay, action, [secret], _facts(resource_policies=[("s", deny)]))
+    assert d.effect is Effect.EXPLICIT_DENY and d.policy_type is PolicyType.RESOURCE
+    d = fresh.decide(
+        fay, action, [secret], _facts(resource_tags={"env": "prod"}, resource_policies=[])
+    )
+    assert d.allowed

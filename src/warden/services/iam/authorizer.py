@@ -16,7 +16,6 @@ from datetime import datetime
 from warden.core.clock import Clock
 from warden.core.principal import Principal, PrincipalType
 from warden.policy import (
-    CompiledPolicy,
     ContextValue,
     Decision,
     Effect,
@@ -48,7 +47,10 @@ class RequestFacts:
     region: str
     request_tags: Mapping[str, str] = field(default_factory=dict)
     service_keys: Mapping[str, ContextValue] = field(default_factory=dict)
-    resource_policies: Sequence[CompiledPolicy] = ()
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
+    # (policy id, JSON text) of the resource's own policies.
+    resource_policies: Sequence[tuple[str, str]] = ()
+    resource_policy_required: bool = False
 
 
 class Authorizer:
@@ -69,8 +71,9 @@ class Authorizer:
             session = (
                 self._sets.session(principal.session_policy) if principal.session_policy else None
             )
+            resource = self._sets.resource(facts.resource_policies)
         except (PolicyError, ValueError):
-            session, policies = None, _BROKEN
+            session, resource, policies = None, (), _BROKEN
         if policies.broken:
             return Decision(Effect.IMPLICIT_DENY, deciding=("unreadable-policy",))
         ctx = RequestContext(
@@ -84,11 +87,12 @@ class Authorizer:
         return evaluate(
             ctx,
             identity=policies.identity,
-            resource=facts.resource_policies,
+            resource=resource,
             boundary=policies.boundary,
             session=session,
             is_root=principal.type is PrincipalType.ROOT,
             resource_account=principal.account_id,
+            resource_policy_required=facts.resource_policy_required,
         )
 
     def _policies(self, principal: Principal) -> PolicySet:
@@ -122,6 +126,8 @@ def global_keys(
         keys["aws:MultiFactorAuthAge"] = int((facts.now - principal.mfa_auth_time).total_seconds())
     for key, value in principal_tags.items():
         keys[f"aws:PrincipalTag/{key}"] = value
+    for key, value in facts.resource_tags.items():
+        keys[f"aws:ResourceTag/{key}"] = value
     for key, value in facts.request_tags.items():
         keys[f"aws:RequestTag/{key}"] = value
     if facts.request_tags:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +100,13 @@ class PolicySets:
         return tuple(
             self._compiled.get(f"session#{i}", json.dumps(d), d, policy_type=PolicyType.SESSION)
             for i, d in enumerate(docs)
+        )
+
+    def resource(self, policies: Sequence[tuple[str, str]]) -> tuple[CompiledPolicy, ...]:
+        """Resource policies, compiled once per text; raises PolicyError when one cannot be."""
+        return tuple(
+            self._compiled.get(pid, text, text, policy_type=PolicyType.RESOURCE)
+            for pid, text in policies
         )
 
     def _load_role_policies(self, role_id: str) -> PolicySet:
