@@ -2,7 +2,7 @@
 
 Public API::
 
-    doc = validate.check(text, PolicyKind.MANAGED)           # write time: PolicyError
+    doc = check(text, PolicyKind.MANAGED)                    # write time: PolicyError
     policy = CompiledPolicy.compile(arn, text, policy_type=PolicyType.IDENTITY)
     decision = evaluate(RequestContext(...), identity=[policy], boundary=None, ...)
     simulate(ctx, actions, resources, identity=[...]) / context_keys(text, ...)

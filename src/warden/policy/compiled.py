@@ -46,8 +46,9 @@ class CompiledPolicy:
         self.policy_type = policy_type
         self.text = text
         variables = document.supports_variables
+        required = policy_type is not PolicyType.RESOURCE
         self.statements = tuple(
-            CompiledStatement.build(policy_id, s, variables) for s in document.statements
+            CompiledStatement.build(policy_id, s, variables, required) for s in document.statements
         )
         self._index = _build_index(self.statements)
         self._memo: dict[str, tuple[CompiledStatement, ...]] = {}

@@ -11,7 +11,7 @@ multivalued key (even with one element); an empty list or ``None`` is an absent 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -29,12 +29,19 @@ class RequestContext:
     caller_arn: str = ""  # the session ARN for assumed roles; defaults to principal_arn
     _values: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
     _multi: frozenset[str] = field(init=False, repr=False, compare=False)
+    _converted: dict[tuple[str, object], tuple[object, ...]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         values: dict[str, tuple[str, ...]] = {}
         multi: set[str] = set()
         for key, raw in self.keys.items():
             name = str(key).lower()
+            if type(raw) is str:  # the common case, without the ABC checks below
+                values[name] = (raw,)
+                multi.discard(name)
+                continue
             if isinstance(raw, str | bytes) or not isinstance(raw, Sequence):
                 single = _scalar(raw)
                 if single is None:
@@ -55,6 +62,7 @@ class RequestContext:
             values.setdefault("aws:principalaccount", (self.principal_account,))
         object.__setattr__(self, "_values", values)
         object.__setattr__(self, "_multi", frozenset(multi))
+        object.__setattr__(self, "_converted", {})
 
     @property
     def caller(self) -> str:
@@ -74,6 +82,24 @@ class RequestContext:
 
     def has(self, key: str) -> bool:
         return key.lower() in self._values
+
+    def has_lower(self, lower_key: str) -> bool:
+        return lower_key in self._values
+
+    def converted(
+        self, lower_key: str, convert: Callable[[str], object]
+    ) -> tuple[object, ...] | None:
+        """The key's values passed through ``convert`` (memoised per context); ``None``
+        if absent. Conditions use it so an IP or date is parsed once per request."""
+        memo_key = (lower_key, convert)
+        found = self._converted.get(memo_key)
+        if found is None:
+            raw = self._values.get(lower_key)
+            if raw is None:
+                return None
+            found = tuple(convert(v) for v in raw)
+            self._converted[memo_key] = found
+        return found
 
 
 def _scalar(value: object) -> str | None:

@@ -9,7 +9,9 @@ Order (IAM User Guide, "Policy evaluation logic"; reference/aws-semantics.md §4
 3. Same account: a resource-policy Allow naming the caller directly (user, role
    session or federated-user ARN, or ``*``) allows even without an identity allow;
    naming the *role* ARN allows only if the boundary and session policy allow too;
-   naming the account only delegates to the identity policies.
+   naming the account only delegates to the identity policies. (``Principal: "*"``
+   is treated as naming the caller directly; a Deny with ``NotPrincipal`` always
+   applies to a principal that has a permissions boundary, as the User Guide warns.)
 4. Otherwise an identity allow is needed, intersected with the permissions boundary
    (if any) and the session policies (if any). With ``resource_policy_required``
    the identity path is open only if the resource policy allows the account.
@@ -87,6 +89,8 @@ def evaluate(
 
 
 def combine(decisions: Sequence[Decision]) -> Decision:
+    if len(decisions) == 1:
+        return decisions[0]
     for effect in (Effect.EXPLICIT_DENY, Effect.IMPLICIT_DENY):
         for d in decisions:
             if d.effect is effect:
@@ -182,16 +186,19 @@ def decide(
     return _same_account(m, boundary_ok, session_ok, resource_policy_required, arn)
 
 
-def _by(m: Matches, kind: PrincipalMatch) -> list[CompiledStatement]:
-    return [s for s, k in m.resource if k is kind]
+def _split(
+    m: Matches,
+) -> tuple[list[CompiledStatement], list[CompiledStatement], list[CompiledStatement]]:
+    """Resource-policy allows by how they named the caller: direct, role, account."""
+    kinds = (PrincipalMatch.DIRECT, PrincipalMatch.ROLE, PrincipalMatch.ACCOUNT)
+    direct, role, account = ([s for s, k in m.resource if k is kind] for kind in kinds)
+    return direct, role, account
 
 
 def _same_account(
     m: Matches, boundary_ok: bool, session_ok: bool, required: bool, arn: str
 ) -> Decision:
-    direct = _by(m, PrincipalMatch.DIRECT)
-    role = _by(m, PrincipalMatch.ROLE)
-    account = _by(m, PrincipalMatch.ACCOUNT)
+    direct, role, account = _split(m) if m.resource else ([], [], [])
     if direct:
         return Decision(Effect.ALLOWED, PolicyType.RESOURCE, _ids(direct))
     if role and boundary_ok and session_ok:

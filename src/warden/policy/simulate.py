@@ -78,36 +78,30 @@ def simulate(
                 resource_policy_required=resource_policy_required,
             )
             found = collect(ctx, action.lower(), arn, layers)
-            applied = [s for _, s in found.denies] + found.identity
-            applied += [s for s, _ in found.resource] + found.boundary + found.session
-            matched = tuple(_matched(s, *owners[id(s)]) for s in applied)
+            applied = list(found.denies) + [(PolicyType.IDENTITY, s) for s in found.identity]
+            applied += [(PolicyType.RESOURCE, s) for s, _ in found.resource]
+            applied += [(PolicyType.BOUNDARY, s) for s in found.boundary]
+            applied += [(PolicyType.SESSION, s) for s in found.session]
+            matched = tuple(_matched(s, owners.get(id(s)), kind) for kind, s in applied)
             results.append(
                 SimulationResult(action, arn, decision, matched, _missing(ctx, arn, layers))
             )
     return tuple(results)
 
 
-def _owners(layers: Layers) -> dict[int, tuple[CompiledPolicy, PolicyType]]:
-    groups = (
-        (PolicyType.IDENTITY, layers.identity),
-        (PolicyType.RESOURCE, layers.resource),
-        (PolicyType.BOUNDARY, layers.boundary or ()),
-        (PolicyType.SESSION, layers.session or ()),
-    )
-    return {
-        id(stmt): (policy, kind)
-        for kind, group in groups
-        for policy in group
-        for stmt in policy.statements
-    }
+def _owners(layers: Layers) -> dict[int, CompiledPolicy]:
+    groups = (layers.identity, layers.resource, layers.boundary or (), layers.session or ())
+    return {id(stmt): policy for group in groups for policy in group for stmt in policy.statements}
 
 
-def _matched(stmt: CompiledStatement, owner: CompiledPolicy, kind: PolicyType) -> MatchedStatement:
-    spans = statement_spans(owner.text) if owner.text else ()
+def _matched(
+    stmt: CompiledStatement, owner: CompiledPolicy | None, kind: PolicyType
+) -> MatchedStatement:
+    spans = statement_spans(owner.text) if owner is not None and owner.text else ()
     index = stmt.statement.index
     start, end = spans[index] if index < len(spans) else (None, None)
     return MatchedStatement(
-        owner.policy_id,
+        stmt.policy_id,
         kind,
         stmt.id,
         stmt.statement.sid,

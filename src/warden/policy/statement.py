@@ -10,14 +10,13 @@ so a broken Deny denies rather than silently allowing.
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
 
 from .conditions import CompiledCondition, compile_condition
 from .context import RequestContext
 from .document import ListElement, PrincipalElement, Statement, StatementEffect
 from .variables import Template, parse_template
-from .wildcard import action_regex, resource_regex, tokens
+from .wildcard import Glob, action_glob, resource_glob, tokens
 
 
 class PrincipalMatch(enum.Enum):
@@ -38,25 +37,25 @@ def statement_id(policy_id: str, statement: Statement) -> str:
 class ResourceMatcher:
     negated: bool
     any_resource: bool  # a literal "*" among non-negated patterns
-    static: tuple[re.Pattern[str], ...]
+    static: tuple[Glob, ...]
     templates: tuple[Template, ...]
 
     @classmethod
     def build(cls, element: ListElement, variables: bool) -> ResourceMatcher:
-        static: list[re.Pattern[str]] = []
+        static: list[Glob] = []
         templates: list[Template] = []
         for pattern in element.patterns:
             if variables and "${" in pattern:
                 templates.append(parse_template(pattern))
             else:
-                static.append(resource_regex(tokens(pattern)))
+                static.append(resource_glob(tokens(pattern)))
         any_resource = not element.negated and "*" in element.patterns
         return cls(element.negated, any_resource, tuple(static), tuple(templates))
 
     def matches(self, resource: str, ctx: RequestContext) -> bool:
         if self.any_resource:
             return True
-        hit = any(p.fullmatch(resource) for p in self.static) or any(
+        hit = any(p.matches(resource) for p in self.static) or any(
             _template_hits(t, resource, ctx) for t in self.templates
         )
         return hit is not self.negated
@@ -64,7 +63,7 @@ class ResourceMatcher:
 
 def _template_hits(template: Template, resource: str, ctx: RequestContext) -> bool:
     toks = template.render_tokens(ctx.single)
-    return toks is not None and resource_regex(toks).fullmatch(resource) is not None
+    return toks is not None and bool(resource_glob(toks).matches(resource))
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,32 +74,40 @@ class CompiledStatement:
     deny: bool
     resources: ResourceMatcher | None
     conditions: tuple[CompiledCondition, ...]
-    action_patterns: tuple[re.Pattern[str], ...]
+    action_patterns: tuple[Glob, ...]
 
     @classmethod
-    def build(cls, policy_id: str, statement: Statement, variables: bool) -> CompiledStatement:
+    def build(
+        cls, policy_id: str, statement: Statement, variables: bool, resource_required: bool
+    ) -> CompiledStatement:
+        """``resource_required``: identity-style policies, where an Allow without
+        ``Resource`` is malformed and grants nothing (resource policies may omit it)."""
         action = statement.action
+        deny = statement.effect is StatementEffect.DENY
+        resources: ResourceMatcher | None = None
+        if statement.resource is not None:
+            resources = ResourceMatcher.build(statement.resource, variables)
+        elif resource_required and not deny:
+            resources = ResourceMatcher(False, False, (), ())  # matches nothing
         return cls(
             policy_id=policy_id,
             statement=statement,
             id=statement_id(policy_id, statement),
-            deny=statement.effect is StatementEffect.DENY,
-            resources=None
-            if statement.resource is None
-            else ResourceMatcher.build(statement.resource, variables),
+            deny=deny,
+            resources=resources,
             conditions=tuple(
                 compile_condition(c, variables=variables) for c in statement.conditions
             ),
             action_patterns=()
             if action is None
-            else tuple(action_regex(p) for p in action.patterns),
+            else tuple(action_glob(p) for p in action.patterns),
         )
 
     def matches_action(self, action: str) -> bool:
         element = self.statement.action
         if element is None:
             return self.deny  # malformed: a Deny without actions denies everything
-        hit = any(p.fullmatch(action) for p in self.action_patterns)
+        hit = any(p.matches(action) for p in self.action_patterns)
         return hit is not element.negated
 
     def matches_resource(self, resource: str, ctx: RequestContext) -> bool:

@@ -262,7 +262,9 @@ def _block(triples: list[tuple[str, str, Any]]) -> dict[str, Any]:
     return block
 
 
-condition_blocks = st.one_of(st.just({}), st.builds(_block, st.lists(clauses(), min_size=1, max_size=3)))
+condition_blocks = st.one_of(
+    st.just({}), st.builds(_block, st.lists(clauses(), min_size=1, max_size=3))
+)
 _NAMED = PRINCIPAL_VALUES[1:] + ["arn:aws:iam::111:role/r"] * 3
 principals = st.one_of(
     st.just("*"),

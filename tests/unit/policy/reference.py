@@ -296,13 +296,13 @@ def one_value_matches(base: str, request_value: str, policy_value: Any) -> bool:
     if positive == "Bool":
         return request_value.lower() == flat_text(policy_value).lower()
     if positive == "BinaryEquals":
-        return parse_b64(request_value) == policy_value
+        return bool(parse_b64(request_value) == policy_value)
     if positive == "IpAddress":
         try:
             ip = ipaddress.ip_address(request_value.strip())
         except ValueError:
             return False
-        return ip.version == policy_value.version and ip in policy_value
+        return bool(ip.version == policy_value.version and ip in policy_value)
     parse = parse_number if positive.startswith("Numeric") else parse_date
     rv = parse(request_value)
     if rv is None:
@@ -393,9 +393,14 @@ def cond_str(v: Any) -> str:
     return v if isinstance(v, str) else repr(v)
 
 
-def statement_applies(st: dict[str, Any], ctx: Context, resource: str, variables: bool) -> bool:
-    """Action, resource and conditions (not the principal). Malformed Deny applies."""
+def statement_applies(
+    st: dict[str, Any], ctx: Context, resource: str, variables: bool, needs_resource: bool
+) -> bool:
+    """Action, resource and conditions (not the principal). Malformed Deny applies;
+    an identity-style Allow without Resource/NotResource is malformed and grants nothing."""
     deny = st["Effect"] == "Deny"
+    if needs_resource and not deny and "Resource" not in st and "NotResource" not in st:
+        return False
     if "Action" in st:
         ok = any(
             glob_match(simple_items([("text", p.lower())]), ctx.action.lower())
@@ -489,7 +494,8 @@ def decide_one(
             variables = doc.get("Version") == "2012-10-17"
             for i, st in enumerate(statements(doc)):
                 kind = principal_kind(st, ctx, has_boundary) if layer == "resource" else "direct"
-                if kind == "none" or not statement_applies(st, ctx, resource, variables):
+                applies = statement_applies(st, ctx, resource, variables, layer != "resource")
+                if kind == "none" or not applies:
                     continue
                 sid = sid_of(pid, st, i)
                 if st["Effect"] == "Deny":

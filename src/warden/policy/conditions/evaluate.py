@@ -20,15 +20,14 @@ value that does not parse for its family): the statement decides what that means
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..context import RequestContext
 from ..document import ConditionClause
 from ..variables import Template, parse_template
-from ..wildcard import arn_like_regex, string_like_regex, tokens
+from ..wildcard import ArnGlob, Glob, arn_like_glob, string_like_glob, tokens
 from . import values as parse
 from .operators import Family, ParsedOperator, Qualifier, Test, parse_operator
 
@@ -42,35 +41,63 @@ class CompiledCondition:
     op: ParsedOperator | None
     static: tuple[Prepared, ...] | None  # None: malformed, or rendered per request
     templates: tuple[Template, ...] = ()
+    # Derived once from ``op`` so evaluation does no table lookups.
+    malformed: bool = field(init=False)
+    _lower_key: str = field(init=False)
+    _missing: bool = field(init=False)  # the result when the key is absent
+    _every: bool = field(init=False)  # several request values: all must pass (else any)
+    _negated: bool = field(init=False)
+    _test: Callable[[object, object], bool] = field(init=False)
+    _convert: Callable[[str], object] = field(init=False)
+
+    def __post_init__(self) -> None:
+        op = self.op
+        malformed = op is None or (self.static is None and not self.templates)
+        setter = object.__setattr__
+        setter(self, "malformed", malformed)
+        setter(self, "_lower_key", self.clause.key.lower())
+        if op is None or malformed or op.spec.family is Family.NULL:
+            setter(self, "_missing", False)
+            setter(self, "_every", False)
+            setter(self, "_negated", False)
+            setter(self, "_test", _equal)
+            setter(self, "_convert", _identity)
+            return
+        negated, qualifier = op.spec.negated, op.qualifier
+        missing = (
+            op.if_exists
+            or qualifier is Qualifier.FOR_ALL_VALUES
+            or (qualifier is Qualifier.NONE and negated)
+        )
+        every = qualifier is Qualifier.FOR_ALL_VALUES or (qualifier is Qualifier.NONE and negated)
+        setter(self, "_missing", missing)
+        setter(self, "_every", every)
+        setter(self, "_negated", negated)
+        setter(self, "_test", _TESTS[(op.spec.family, op.spec.test)])
+        setter(self, "_convert", _REQUEST[op.spec.family if op.spec.test is not Test.IEQ else None])
 
     @property
     def key(self) -> str:
         return self.clause.key
 
-    @property
-    def malformed(self) -> bool:
-        return self.op is None or (self.static is None and not self.templates)
-
     def evaluate(self, ctx: RequestContext) -> bool | None:
-        op = self.op
-        if op is None or self.malformed:
+        if self.malformed:
             return None
-        if op.spec.family is Family.NULL:
-            absent = not ctx.has(self.clause.key)
+        if self.op is not None and self.op.spec.family is Family.NULL:
+            absent = not ctx.has_lower(self._lower_key)
             return any(v is absent for v in self.static or ())
-        request = ctx.values(self.clause.key)
+        request = ctx.converted(self._lower_key, self._convert)
         if request is None:
-            if op.if_exists or op.qualifier is Qualifier.FOR_ALL_VALUES:
-                return True
-            return op.qualifier is Qualifier.NONE and op.spec.negated
+            return self._missing
         prepared = self.static if self.static is not None else self._render(ctx)
-        test = _TESTS[(op.spec.family, op.spec.test)]
-        convert = _REQUEST[op.spec.family if op.spec.test is not Test.IEQ else None]
-        negated = op.spec.negated
-        passed = [_hits(convert(rv), prepared, test) is not negated for rv in request]
-        if op.qualifier is Qualifier.FOR_ALL_VALUES or (op.qualifier is Qualifier.NONE and negated):
-            return all(passed)
-        return any(passed)
+        test, negated = self._test, self._negated
+        if len(request) == 1:  # every qualifier agrees on a single value
+            value = request[0]
+            return (value is not None and any(test(value, p) for p in prepared)) is not negated
+        passed = [
+            (v is not None and any(test(v, p) for p in prepared)) is not negated for v in request
+        ]
+        return all(passed) if self._every else any(passed)
 
     def _render(self, ctx: RequestContext) -> tuple[Prepared, ...]:
         op = self.op
@@ -79,21 +106,15 @@ class CompiledCondition:
             if op is not None and op.spec.test is Test.LIKE:
                 toks = template.render_tokens(ctx.single)
                 if toks is not None:
-                    like = arn_like_regex if op.spec.family is Family.ARN else string_like_regex
-                    out.append(like(toks))
+                    if op.spec.family is Family.ARN:
+                        out.append(arn_like_glob(toks))
+                    else:
+                        out.append(string_like_glob(toks))
             else:
                 text = template.render_text(ctx.single)
                 if text is not None and op is not None:
                     out.append(_prepare(op, text))
         return tuple(out)
-
-
-def _hits(
-    value: object, prepared: Sequence[Prepared], test: Callable[[object, object], bool]
-) -> bool:
-    if value is None:
-        return False
-    return any(test(value, p) for p in prepared)
 
 
 def compile_condition(clause: ConditionClause, *, variables: bool) -> CompiledCondition:
@@ -114,10 +135,10 @@ def _prepare(op: ParsedOperator, text: str) -> Prepared | None:
     family, test = op.spec.family, op.spec.test
     if family is Family.STRING:
         if test is Test.LIKE:
-            return string_like_regex(tokens(text))
+            return string_like_glob(tokens(text))
         return text.casefold() if test is Test.IEQ else text
     if family is Family.ARN:
-        return arn_like_regex(tokens(text))
+        return arn_like_glob(tokens(text))
     if family is Family.BOOL:
         return text.lower()
     if family is Family.NULL:
@@ -127,11 +148,11 @@ def _prepare(op: ParsedOperator, text: str) -> Prepared | None:
     return _REQUEST[family](text)
 
 
-def _regex_match(value: object, pattern: object) -> bool:
+def _glob_match(value: object, pattern: object) -> bool:
     return (
         isinstance(value, str)
-        and isinstance(pattern, re.Pattern)
-        and bool(pattern.fullmatch(value))
+        and isinstance(pattern, Glob | ArnGlob)
+        and bool(pattern.matches(value))
     )
 
 
@@ -158,8 +179,8 @@ def _equal(value: object, other: object) -> bool:
 _TESTS: dict[tuple[Family, Test], Callable[[object, object], bool]] = {
     (Family.STRING, Test.EQ): _equal,
     (Family.STRING, Test.IEQ): _equal,
-    (Family.STRING, Test.LIKE): _regex_match,
-    (Family.ARN, Test.LIKE): _regex_match,
+    (Family.STRING, Test.LIKE): _glob_match,
+    (Family.ARN, Test.LIKE): _glob_match,
     (Family.BOOL, Test.EQ): _equal,
     (Family.BINARY, Test.EQ): _equal,
     (Family.IP, Test.IN_NETWORK): _in_network,
