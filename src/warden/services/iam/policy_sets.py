@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,31 +61,25 @@ class PolicySets:
         self._lock = threading.Lock()
 
     def for_user(self, user_id: str) -> PolicySet:
-        now = self._clock.monotonic()
-        with self._lock:
-            hit = self._sets.get(user_id)
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
-            return hit[1]
-        loaded = self._load_user(user_id)
-        with self._lock:
-            if len(self._sets) > 10_000:
-                self._sets.clear()
-            self._sets[user_id] = (now, loaded)
-        return loaded
+        return self._cached("user:" + user_id, lambda: self._load_user_policies(user_id))
 
     def for_role(self, role_id: str) -> PolicySet:
-        key = "role:" + role_id
+        return self._cached("role:" + role_id, lambda: self._load_role_policies(role_id))
+
+    def _cached(self, key: str, load: Callable[[], PolicySet]) -> PolicySet:
         now = self._clock.monotonic()
         with self._lock:
             hit = self._sets.get(key)
         if hit is not None and now - hit[0] < CACHE_SECONDS:
             return hit[1]
         try:
-            loaded = self._load_role_policies(role_id)
+            loaded = load()
         except PolicyError:
-            log.error("a policy of role %s does not compile; denying its calls", role_id)
+            log.error("a policy of %s does not compile; denying its calls", key)
             loaded = PolicySet((), None, {}, broken=True)
         with self._lock:
+            if len(self._sets) > 10_000:
+                self._sets.clear()
             self._sets[key] = (now, loaded)
         return loaded
 
@@ -128,13 +122,6 @@ class PolicySets:
                 found = self._managed(conn, role.permissions_boundary_arn, PolicyType.BOUNDARY)
                 boundary = (found,) if found is not None else ()
         return PolicySet(tuple(identity), boundary, _tags(role.tags))
-
-    def _load_user(self, user_id: str) -> PolicySet:
-        try:
-            return self._load_user_policies(user_id)
-        except PolicyError:
-            log.error("a policy of user %s does not compile; denying its calls", user_id)
-            return PolicySet((), None, {}, broken=True)
 
     def _load_user_policies(self, user_id: str) -> PolicySet:
         with self._store.read() as conn:
