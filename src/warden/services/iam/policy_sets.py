@@ -188,7 +188,11 @@ class PolicySets:
                 arn, shipped.default_version_id, shipped.document, policy_type=policy_type
             )
         row = conn.execute(
-            sa.select(iam_policy_versions.c.version_id, iam_policy_versions.c.document)
+            sa.select(
+                iam_managed_policies.c.policy_id,
+                iam_policy_versions.c.version_id,
+                iam_policy_versions.c.document,
+            )
             .join(
                 iam_managed_policies, iam_managed_policies.c.arn == iam_policy_versions.c.policy_arn
             )
@@ -199,7 +203,11 @@ class PolicySets:
         ).first()
         if row is None:
             return None
-        return self._compiled.get(arn, row.version_id, row.document, policy_type=policy_type)
+        # Keyed by the policy's unique id, not its ARN: a policy deleted and created again
+        # under the same name has the same ARN and "v1", but a new id.
+        return self._compiled.get(
+            f"{arn}#{row.policy_id}", row.version_id, row.document, policy_type=policy_type
+        )
 
 
 def _tags(raw: Any) -> dict[str, str]:
