@@ -36,6 +36,7 @@ class Principal:
     principal_arn: str = ""  # aws:PrincipalArn: the role ARN for assumed roles; else same as arn
     role_id: str = ""  # AROA… for assumed-role sessions
     session_policy: str | None = None  # the session policy documents (JSON list), if any
+    session_tags: tuple[tuple[str, str], ...] = ()  # role session tags: win over the role's
 
     @property
     def policy_arn(self) -> str:

@@ -34,13 +34,19 @@ from warden.services.cloudtrail import handlers as cloudtrail
 from warden.services.iam import handlers as iam
 from warden.services.iam.authorizer import Authorizer
 from warden.services.iam.identity import Identities
+from warden.services.iam.mfa_codes import MfaVerifier
+from warden.services.iam.sts_support import IamCallerKeys, IamManagedDocuments
+from warden.services.kms import handlers as kms
+from warden.services.secretsmanager import handlers as secretsmanager
 from warden.services.sts import handlers as sts
 from warden.store.db import Store
 from warden.store.keyring import PAGINATION, KeyRing
 
 from .audit import AuditWriter
 from .datadir import Settings, check_private
+from .kms_access import AuthorizerKeyAccess
 from .pipeline import Pipeline
+from .secret_access import AuthorizerSecretAccess
 
 log = logging.getLogger("warden.server")
 
@@ -87,18 +93,32 @@ def open_runtime(
     wire = Wire(registry or Registry.load(), pagination_key=ring.key(PAGINATION))
     audit = AuditWriter(store)
     sealer = TokenSealer(ring.key(PAGINATION))
+    authorizer = Authorizer(store, clock)
+    key_service = kms.Kms(store, ring, clock, ids, access=AuthorizerKeyAccess(authorizer))
     services = {
         s.name: s
         for s in (
-            iam.build(store),
-            sts.build(store, ring, clock, ids),
+            iam.build(store, ring, clock, ids),
+            sts.build(
+                store,
+                ring,
+                clock,
+                ids,
+                sts.StsPorts(
+                    MfaVerifier(store, ring), IamCallerKeys(store), IamManagedDocuments(store)
+                ),
+            ),
             cloudtrail.build(store, sealer, audit),
+            key_service.service,
+            secretsmanager.build(
+                store, clock, ids, key_service.data_keys, AuthorizerSecretAccess(authorizer)
+            ),
         )
     }
     pipeline = Pipeline(
         wire=wire,
         identities=Identities(store, ring, clock),
-        authorizer=Authorizer(store, clock),
+        authorizer=authorizer,
         services=services,
         audit=audit,
         clock=clock,

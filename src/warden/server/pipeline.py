@@ -110,6 +110,11 @@ class Pipeline:
         self._default_region = default_region
         self._keys = SigningKeys()
 
+    @property
+    def services(self) -> Mapping[str, ServiceHandlers]:
+        """The served services, as wired: what the authz coverage test inspects."""
+        return self._services
+
     def handle(self, req: WireRequest) -> WireResponse:
         request_id = self._ids.request_id()
         trace = _Trace(source_ip=req.source_ip, secure=req.secure)

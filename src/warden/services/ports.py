@@ -8,14 +8,46 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
+from warden.core.principal import Principal
 from warden.core.redacted import Redacted
+from warden.policy import ContextValue
+from warden.services.context import CallContext
 
 
 class AuditFlush(Protocol):
     def flush(self) -> None:
         """Block until every audit record accepted so far is committed to the store."""
+        ...
+
+
+class MfaCodes(Protocol):
+    """IAM's MFA devices, as STS needs them (GetSessionToken / AssumeRole with TokenCode)."""
+
+    def verify(self, principal: Principal, serial_number: str, code: str, now: datetime) -> bool:
+        """Whether ``code`` is a valid, unused one-time code of the MFA device
+        ``serial_number`` enabled for ``principal``. A code that verifies is consumed:
+        it is never accepted again."""
+        ...
+
+
+class CallerKeys(Protocol):
+    """The global condition keys of a call, as the authorizer sets them, for policies a
+    service evaluates itself (STS evaluates a role's trust policy)."""
+
+    def keys(self, ctx: CallContext) -> Mapping[str, ContextValue]:
+        """``aws:PrincipalArn``, ``aws:userid``, ``aws:PrincipalTag/*``, ``aws:SourceIp``, …"""
+        ...
+
+
+class ManagedDocuments(Protocol):
+    """IAM's managed policies, for session policies passed by ARN (AssumeRole PolicyArns)."""
+
+    def document(self, account_id: str, arn: str) -> str | None:
+        """The default version's document of the AWS managed policy ``arn`` or of the
+        account's customer managed policy ``arn``; None when there is no such policy."""
         ...
 
 

@@ -181,6 +181,10 @@ iam_managed_policies = sa.Table(
         default=0,
         server_default="0",
     ),
+    # The number the next version gets: AWS never reuses a deleted version's id, and policy
+    # caches key on (ARN, version id), so a reused id could serve a stale document.
+    sa.Column("next_version", sa.Integer(), nullable=False, default=2, server_default="2"),
+    _json_list("tags"),
     sa.UniqueConstraint("account_id", "name"),
 )
 
@@ -343,4 +347,251 @@ settings = sa.Table(
     metadata,
     sa.Column("key", sa.String(), primary_key=True),
     sa.Column("value", sa.Text(), nullable=False),
+)
+
+iam_roles = sa.Table(
+    "iam_roles",
+    metadata,
+    sa.Column("role_id", sa.String(), primary_key=True),
+    _account_fk(),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("name_lower", sa.String(), nullable=False),
+    sa.Column("path", sa.String(), nullable=False),
+    sa.Column("arn", sa.String(), nullable=False, unique=True),
+    sa.Column("assume_role_policy", sa.Text(), nullable=False),
+    sa.Column("description", sa.String(), nullable=True),
+    sa.Column(
+        "max_session_duration", sa.Integer(), nullable=False, default=3600, server_default="3600"
+    ),
+    sa.Column("permissions_boundary_arn", sa.String(), nullable=True),
+    _json_list("tags"),
+    _ts("created_at"),
+    _ts("last_used_at", nullable=True),
+    sa.Column("last_used_region", sa.String(), nullable=True),
+    sa.UniqueConstraint("account_id", "name_lower"),
+)
+
+# The console password: only its scrypt hash (services/iam/passwords.py) is ever stored.
+iam_login_profiles = sa.Table(
+    "iam_login_profiles",
+    metadata,
+    sa.Column(
+        "user_id",
+        sa.String(),
+        sa.ForeignKey("iam_users.user_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("password_hash", sa.String(), nullable=False),
+    sa.Column(
+        "password_reset_required",
+        sa.Boolean(),
+        nullable=False,
+        default=False,
+        server_default=sa.false(),
+    ),
+    _ts("created_at"),
+    _ts("password_last_changed"),
+)
+
+# The account password policy as UpdateAccountPasswordPolicy's members; no row means none set.
+iam_password_policies = sa.Table(
+    "iam_password_policies",
+    metadata,
+    sa.Column(
+        "account_id",
+        sa.String(12),
+        sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("policy", sa.JSON(), nullable=False),
+)
+
+# Virtual MFA devices. The TOTP seed is sealed by the key ring, never stored in plaintext;
+# last_counter is the newest TOTP time step accepted, so a code cannot be replayed. No cascade
+# from iam_users: AWS refuses DeleteUser while an MFA device is still assigned.
+iam_mfa_devices = sa.Table(
+    "iam_mfa_devices",
+    metadata,
+    sa.Column("serial_number", sa.String(), primary_key=True),
+    _account_fk(),
+    sa.Column(
+        "user_id", sa.String(), sa.ForeignKey("iam_users.user_id"), nullable=True, index=True
+    ),
+    sa.Column("seed_ciphertext", sa.LargeBinary(), nullable=False),
+    _ts("enabled_at", nullable=True),
+    _ts("created_at"),
+    _json_list("tags"),
+    sa.Column("last_counter", sa.Integer(), nullable=False, default=0, server_default="0"),
+)
+
+iam_credential_reports = sa.Table(
+    "iam_credential_reports",
+    metadata,
+    sa.Column(
+        "account_id",
+        sa.String(12),
+        sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    _ts("generated_at"),
+    sa.Column("content", sa.LargeBinary(), nullable=False),
+)
+
+
+class KmsKeyState(StrEnum):
+    ENABLED = "Enabled"
+    DISABLED = "Disabled"
+    PENDING_DELETION = "PendingDeletion"
+
+
+class KmsKeyManager(StrEnum):
+    CUSTOMER = "CUSTOMER"
+    AWS = "AWS"
+
+
+class KmsRotationType(StrEnum):
+    AUTOMATIC = "AUTOMATIC"
+    ON_DEMAND = "ON_DEMAND"
+
+
+# KMS keys: metadata only. The key material lives behind services/kms/keystore.py (by default
+# sealed in kms_key_material); current_material_version names the version new ciphertexts use.
+kms_keys = sa.Table(
+    "kms_keys",
+    metadata,
+    sa.Column("key_id", sa.String(), primary_key=True),
+    _account_fk(),
+    sa.Column("region", sa.String(), nullable=False),
+    sa.Column("arn", sa.String(), nullable=False, unique=True),
+    sa.Column("description", sa.Text(), nullable=False, default="", server_default=""),
+    sa.Column("state", sa.String(), nullable=False),
+    sa.Column("key_manager", sa.String(), nullable=False),
+    sa.Column("key_usage", sa.String(), nullable=False),
+    sa.Column("key_spec", sa.String(), nullable=False),
+    _ts("created_at"),
+    _ts("deletion_date", nullable=True, index=True),
+    sa.Column("policy", sa.Text(), nullable=False),
+    _json_list("tags"),
+    sa.Column(
+        "rotation_enabled", sa.Boolean(), nullable=False, default=False, server_default=sa.false()
+    ),
+    sa.Column("rotation_period_days", sa.Integer(), nullable=True),
+    _ts("next_rotation_date", nullable=True, index=True),
+    sa.Column("current_material_version", sa.Integer(), nullable=False),
+    _one_of("state", KmsKeyState, "state"),
+    _one_of("key_manager", KmsKeyManager, "key_manager"),
+    sa.Index("ix_kms_keys_account_id_region", "account_id", "region"),
+)
+
+kms_aliases = sa.Table(
+    "kms_aliases",
+    metadata,
+    sa.Column(
+        "account_id",
+        sa.String(12),
+        sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("region", sa.String(), primary_key=True),
+    sa.Column("alias_name", sa.String(), primary_key=True),
+    sa.Column(
+        "key_id",
+        sa.String(),
+        sa.ForeignKey("kms_keys.key_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    _ts("created_at"),
+    _ts("updated_at"),
+)
+
+# Sealed key material, one row per (key, version); AAD binds each row to its key id and version.
+# No foreign key: material is written before the key row that uses it (see keystore.py).
+kms_key_material = sa.Table(
+    "kms_key_material",
+    metadata,
+    sa.Column("key_id", sa.String(), primary_key=True),
+    sa.Column("version", sa.Integer(), primary_key=True),
+    sa.Column("sealed_material", sa.LargeBinary(), nullable=False),
+    _ts("created_at"),
+)
+
+# Completed rotations (ListKeyRotations): the material version each one made current.
+kms_key_rotations = sa.Table(
+    "kms_key_rotations",
+    metadata,
+    sa.Column(
+        "key_id",
+        sa.String(),
+        sa.ForeignKey("kms_keys.key_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("version", sa.Integer(), primary_key=True),
+    sa.Column("rotation_type", sa.String(), nullable=False),
+    _ts("rotated_at"),
+    _one_of("rotation_type", KmsRotationType, "rotation_type"),
+)
+
+# Secrets Manager. Versions hold only ciphertexts: the value sealed under a per-version data key
+# and that data key sealed by KMS. A version without a value is the placeholder RotateSecret
+# stages as AWSPENDING. A staging label is a row keyed by (secret, label), so it is attached to
+# one version at most. ``tags`` is NULL until the secret is first tagged (AWS then lists []).
+secretsmanager_secrets = sa.Table(
+    "secretsmanager_secrets",
+    metadata,
+    sa.Column("arn", sa.String(), primary_key=True),
+    _account_fk(),
+    sa.Column("region", sa.String(), nullable=False),
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("description", sa.String(), nullable=True),
+    sa.Column("kms_key_id", sa.String(), nullable=True),
+    sa.Column("secret_type", sa.String(), nullable=True),
+    sa.Column("owning_service", sa.String(), nullable=True),
+    sa.Column("tags", sa.JSON(), nullable=True),
+    sa.Column("resource_policy", sa.Text(), nullable=True),
+    sa.Column("rotation_enabled", sa.Boolean(), nullable=True),
+    sa.Column("rotation_lambda_arn", sa.String(), nullable=True),
+    sa.Column("rotation_rules", sa.JSON(), nullable=True),
+    sa.Column("external_rotation", sa.JSON(), nullable=True),
+    _ts("next_rotation_at", nullable=True, index=True),
+    _ts("last_rotated_at", nullable=True),
+    _ts("last_changed_at"),
+    _ts("last_accessed_at", nullable=True),
+    _ts("created_at"),
+    _ts("deleted_at", nullable=True),
+    _ts("deletion_at", nullable=True, index=True),
+    sa.UniqueConstraint("account_id", "region", "name"),
+)
+
+secretsmanager_versions = sa.Table(
+    "secretsmanager_versions",
+    metadata,
+    sa.Column(
+        "secret_arn",
+        sa.String(),
+        sa.ForeignKey("secretsmanager_secrets.arn", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("version_id", sa.String(), primary_key=True),
+    _ts("created_at"),
+    sa.Column("value_kind", sa.String(), nullable=True),
+    sa.Column("ciphertext", sa.LargeBinary(), nullable=True),
+    sa.Column("data_key", sa.LargeBinary(), nullable=True),
+    sa.Column("kms_key_arn", sa.String(), nullable=True),
+    sa.Column("kms_key_label", sa.String(), nullable=True),
+    _ts("last_accessed_at", nullable=True),
+    sa.CheckConstraint("value_kind IN ('string', 'binary')", name="value_kind"),
+)
+
+secretsmanager_stages = sa.Table(
+    "secretsmanager_stages",
+    metadata,
+    sa.Column("secret_arn", sa.String(), primary_key=True),
+    sa.Column("stage", sa.String(), primary_key=True),
+    sa.Column("version_id", sa.String(), nullable=False),
+    sa.ForeignKeyConstraint(
+        ["secret_arn", "version_id"],
+        ["secretsmanager_versions.secret_arn", "secretsmanager_versions.version_id"],
+        ondelete="CASCADE",
+    ),
 )

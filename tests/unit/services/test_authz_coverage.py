@@ -1,4 +1,9 @@
-"""Every implemented operation has an authz entry, and names a real operation of the model."""
+"""Every served operation has an authz entry naming the IAM action of the Service
+Authorization Reference, and names a real operation of the served model.
+
+Checked on the runtime exactly as `warden server` wires it, so an operation added to a
+service without an authz entry, or wired without one, fails here.
+"""
 
 from __future__ import annotations
 
@@ -6,37 +11,28 @@ from pathlib import Path
 
 import botocore.session
 
-from warden.core.clock import SystemClock
-from warden.core.ids import RandomIds
-from warden.core.tokens import TokenSealer
-from warden.services.cloudtrail import handlers as cloudtrail
-from warden.services.iam import handlers as iam
-from warden.services.sts import handlers as sts
-from warden.store.db import Store
-from warden.store.keyring import KeyRing
+from warden.server.app import open_runtime
+from warden.server.init import init
+
+# Operations whose IAM action is not named after the operation (per the SAR).
+ACTION_EXCEPTIONS = {("kms", "ReEncrypt"): "kms:ReEncryptFrom"}
 
 
-class _NoFlush:
-    def flush(self) -> None:
-        return None
-
-
-def test_every_handler_has_an_authz_entry(tmp_path: Path) -> None:
-    store = Store.sqlite_in(tmp_path)
-    ring = KeyRing.create(tmp_path)
+def test_every_served_operation_has_an_authz_entry(tmp_path: Path) -> None:
+    init(tmp_path / "d", account_id="123456789012")
+    runtime = open_runtime(tmp_path / "d")
     try:
-        built = [
-            iam.build(store),
-            sts.build(store, ring, SystemClock(), RandomIds()),
-            cloudtrail.build(store, TokenSealer(b"k" * 32), _NoFlush()),
-        ]
+        services = runtime.pipeline.services
+        assert {"iam", "sts", "cloudtrail", "kms", "secretsmanager"} <= set(services)
         session = botocore.session.get_session()
-        for svc in built:
-            model = session.get_service_model(svc.name)
-            assert set(svc.handlers) == set(svc.authz), svc.name
+        for name, svc in services.items():
+            model = session.get_service_model(name)
+            assert set(svc.handlers) == set(svc.authz), name
             for op, entry in svc.authz.items():
-                assert op in model.operation_names, (svc.name, op)
-                prefix = "sts" if svc.name == "sts" else model.signing_name
-                assert entry.action == f"{prefix}:{op}", (svc.name, op, entry.action)
+                assert op in model.operation_names, (name, op)
+                prefix = "sts" if name == "sts" else model.signing_name
+                expected = ACTION_EXCEPTIONS.get((name, op), f"{prefix}:{op}")
+                assert entry.action == expected, (name, op, entry.action)
+        assert "AssumeRole" in services["sts"].handlers
     finally:
-        store.close()
+        runtime.close()

@@ -14,12 +14,14 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from warden.store import schema
-from warden.store.db import Store, upgrade
+from warden.store.db import MIGRATIONS_DIR, Store, upgrade
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
+HEAD = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
 
 
 def _account(conn: sa.Connection, account_id: str = "123456789012") -> None:
@@ -54,7 +56,7 @@ def test_migrations_create_every_table_and_rerun_as_noop(store_url: str) -> None
             tables = set(sa.inspect(conn).get_table_names())
             version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
     assert set(schema.metadata.tables) <= tables
-    assert version == "0001"
+    assert version == HEAD
     with Store.open(store_url) as again, again.read() as conn:
         rows = conn.execute(sa.text("SELECT count(*) FROM alembic_version")).scalar()
     assert rows == 1
@@ -261,7 +263,7 @@ def test_nodes_starting_together_migrate_once(store_url: str) -> None:
     assert [code for _, code in outcomes] == [0, 0, 0], outcomes
     with Store.open(store_url) as store, store.read() as conn:
         versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()
-        assert versions.all() == ["0001"]
+        assert versions.all() == [HEAD]
 
 
 def test_threads_opening_one_store_together_are_serialised(store_url: str) -> None:

@@ -81,7 +81,7 @@ class Authorizer:
             resources=tuple(resources) or ("*",),
             principal_arn=principal.policy_arn,
             principal_account=principal.account_id,
-            keys=global_keys(principal, facts, policies.tags),
+            keys=global_keys(principal, facts, {**policies.tags, **dict(principal.session_tags)}),
             caller_arn=principal.arn,
         )
         return evaluate(

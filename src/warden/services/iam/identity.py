@@ -43,6 +43,14 @@ def _name_from_arn(arn: str, ptype: PrincipalType) -> str:
     return ""
 
 
+def _session_tags(raw: object) -> tuple[tuple[str, str], ...]:
+    if not isinstance(raw, list):
+        return ()
+    return tuple(
+        (str(t["Key"]), str(t.get("Value", ""))) for t in raw if isinstance(t, dict) and "Key" in t
+    )
+
+
 class CredentialProblem(Exception):
     """The key exists but cannot be used: ``kind`` is expired_token or invalid_token."""
 
@@ -192,6 +200,7 @@ class Identities:
             principal_arn=row["role_arn"] or "",
             role_id=row["role_id"] or "",
             session_policy=row["session_policy"],
+            session_tags=_session_tags(row["tags"]),
         )
         return ResolvedKey(
             principal,

@@ -15,3 +15,23 @@ class ValidationError(AwsError):
     code = "ValidationError"
     status = 400
     sender_fault = True
+
+
+class MalformedPolicyDocument(AwsError):
+    shape = "MalformedPolicyDocumentException"
+    code = "MalformedPolicyDocument"
+    status = 400
+    sender_fault = True
+
+
+class PackedPolicyTooLarge(AwsError):
+    shape = "PackedPolicyTooLargeException"
+    code = "PackedPolicyTooLarge"
+    status = 400
+    sender_fault = True
+
+
+class InvalidParameterValue(AwsError):
+    code = "InvalidParameterValue"
+    status = 400
+    sender_fault = True

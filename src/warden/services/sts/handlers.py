@@ -1,55 +1,55 @@
-"""STS: who am I (GetCallerIdentity) and temporary credentials (GetSessionToken).
+"""STS: who am I (GetCallerIdentity), temporary credentials (GetSessionToken), role
+sessions (AssumeRole, see ``assume_role.py``).
 
-Temporary credentials are an ``ASIA`` key, a 40-character secret sealed by the key
-ring, and a session token of which only the SHA-256 digest is stored. They carry
-the caller's identity and expire after ``DurationSeconds``; the caller's own
-permissions apply to them, as in AWS.
+Temporary credentials (``credentials.py``) carry the caller's identity and expire after
+``DurationSeconds``; the caller's own permissions apply to GetSessionToken's, the role's
+to AssumeRole's. With ``SerialNumber``/``TokenCode`` the code is checked against the
+caller's enabled MFA device (IAM's, through ``ports.MfaCodes``) and the session records
+the MFA time, which makes ``aws:MultiFactorAuthPresent``/``Age`` true on its calls.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-from collections.abc import Mapping
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from warden.core.clock import Clock
 from warden.core.ids import IdFactory
 from warden.core.principal import PrincipalType
-from warden.services.context import AuthzEntry, CallContext, ServiceHandlers
+from warden.services.context import AuthzEntry, CallContext, Handler, Scope, ServiceHandlers
+from warden.services.ports import CallerKeys, ManagedDocuments, MfaCodes
 from warden.store.db import Store
 from warden.store.keyring import KeyRing
-from warden.store.schema import sts_credentials
 
-from .errors import AccessDenied, ValidationError
+from . import session_inputs as inp
+from .assume_role import MFA_FAILED, AssumeRole
+from .credentials import Session, issue
+from .errors import AccessDenied
 
 _USER_MAX = 129_600
 _ROOT_MAX = 3_600
 
 
-def _aad(access_key_id: str) -> bytes:
-    # Same binding as IAM's long-term keys: the ciphertext only opens for this key id.
-    return b"warden:access-key:" + access_key_id.encode()
+@dataclass(frozen=True, slots=True)
+class StsPorts:
+    """What STS needs from IAM, wired by the server. Without them, MFA codes are refused
+    and AssumeRole is not served."""
 
-
-def _token_digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
-def _bound_message(value: int, relation: str, bound: int) -> str:
-    return (
-        f"1 validation error detected: Value '{value}' at 'durationSeconds' failed to satisfy "
-        f"constraint: Member must have value {relation} {bound}"
-    )
+    mfa: MfaCodes
+    caller_keys: CallerKeys
+    managed: ManagedDocuments
 
 
 class Sts:
-    def __init__(self, store: Store, ring: KeyRing, clock: Clock, ids: IdFactory) -> None:
+    def __init__(
+        self, store: Store, ring: KeyRing, clock: Clock, ids: IdFactory, mfa: MfaCodes | None
+    ) -> None:
         self._store = store
         self._ring = ring
         self._clock = clock
         self._ids = ids
+        self._mfa = mfa
 
     def get_caller_identity(self, ctx: CallContext, params: Mapping[str, Any]) -> dict[str, Any]:
         p = ctx.principal
@@ -62,65 +62,71 @@ class Sts:
         if p.type not in (PrincipalType.IAM_USER, PrincipalType.ROOT):
             raise AccessDenied(message="Only IAM users and the root user can call GetSessionToken")
         is_root = p.type is PrincipalType.ROOT
-        seconds = params.get("DurationSeconds", _ROOT_MAX if is_root else 43_200)
-        if not isinstance(seconds, int):
-            raise ValidationError(message="DurationSeconds must be an integer")
-        if seconds < 900:
-            raise ValidationError(message=_bound_message(seconds, "greater than or equal to", 900))
-        if seconds > _USER_MAX:
-            raise ValidationError(
-                message=_bound_message(seconds, "less than or equal to", _USER_MAX)
-            )
+        seconds = inp.duration(params, default=_ROOT_MAX if is_root else 43_200, maximum=_USER_MAX)
         if is_root:
             # AWS: the root user's sessions are capped at one hour, silently.
             seconds = min(seconds, _ROOT_MAX)
-        if "SerialNumber" in params or "TokenCode" in params:
-            # No MFA device can be registered yet, so no code can be valid.
-            raise AccessDenied(
-                message="MultiFactorAuthentication failed with invalid MFA one time pass code."
-            )
-        akid = self._ids.access_key_id("ASIA")
-        secret = self._ids.secret_access_key()
-        token = base64.b64encode(self._ids.token_bytes(96)).decode()
-        expires = ctx.now + timedelta(seconds=seconds)
+        mfa = inp.mfa(params)
+        if mfa is not None:
+            serial, code = mfa
+            if self._mfa is None or not self._mfa.verify(p, serial, code, ctx.now):
+                raise AccessDenied(message=MFA_FAILED)
+        session = Session(
+            account_id=p.account_id,
+            principal_arn=p.arn,
+            principal_type=p.type.value,
+            source_user_id=p.user_id,
+            issued_at=ctx.now,
+            duration_seconds=seconds,
+            mfa_auth_time=ctx.now if mfa is not None else None,
+        )
         with self._store.begin() as conn:
-            conn.execute(
-                sts_credentials.insert().values(
-                    access_key_id=akid,
-                    account_id=p.account_id,
-                    secret_ciphertext=self._ring.seal(secret.encode(), aad=_aad(akid)),
-                    token_digest=_token_digest(token),
-                    principal_arn=p.arn,
-                    principal_type=p.type.value,
-                    source_user_id=p.user_id,
-                    mfa_authenticated=False,
-                    tags=[],
-                    issued_at=ctx.now,
-                    expires_at=expires,
-                )
-            )
-        return {
-            "Credentials": {
-                "AccessKeyId": akid,
-                "SecretAccessKey": secret,
-                "SessionToken": token,
-                "Expiration": expires,
-            }
-        }
+            credentials = issue(conn, self._ring, self._ids, session)
+        return {"Credentials": credentials}
 
 
-def build(store: Store, ring: KeyRing, clock: Clock, ids: IdFactory) -> ServiceHandlers:
-    sts = Sts(store, ring, clock, ids)
-    return ServiceHandlers(
-        name="sts",
-        handlers={
-            "GetCallerIdentity": sts.get_caller_identity,
-            "GetSessionToken": sts.get_session_token,
-        },
-        authz={
-            "GetCallerIdentity": AuthzEntry(
-                "sts:GetCallerIdentity", read_only=True, always_allowed=True
-            ),
-            "GetSessionToken": AuthzEntry("sts:GetSessionToken", read_only=True),
-        },
-    )
+def _role_arn(scope: Scope, params: Mapping[str, Any]) -> Sequence[str]:
+    arn = params.get("RoleArn")
+    return (str(arn),) if arn else ("*",)
+
+
+def _assume_role_keys(scope: Scope, params: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The service keys an identity policy may test on sts:AssumeRole (SAR)."""
+    keys: dict[str, Any] = {}
+    if isinstance(params.get("RoleSessionName"), str):
+        keys["sts:RoleSessionName"] = params["RoleSessionName"]
+    if isinstance(params.get("SourceIdentity"), str):
+        keys["sts:SourceIdentity"] = params["SourceIdentity"]
+    transitive = params.get("TransitiveTagKeys")
+    if isinstance(transitive, list) and transitive:
+        keys["sts:TransitiveTagKeys"] = [str(k) for k in transitive]
+    return keys
+
+
+def build(
+    store: Store, ring: KeyRing, clock: Clock, ids: IdFactory, ports: StsPorts | None = None
+) -> ServiceHandlers:
+    sts = Sts(store, ring, clock, ids, ports.mfa if ports else None)
+    handlers: dict[str, Handler] = {
+        "GetCallerIdentity": sts.get_caller_identity,
+        "GetSessionToken": sts.get_session_token,
+    }
+    authz = {
+        "GetCallerIdentity": AuthzEntry(
+            "sts:GetCallerIdentity", read_only=True, always_allowed=True
+        ),
+        "GetSessionToken": AuthzEntry("sts:GetSessionToken", read_only=True),
+    }
+    if ports is not None:
+        handlers["AssumeRole"] = AssumeRole(
+            store,
+            ring,
+            ids,
+            mfa=ports.mfa,
+            caller_keys=ports.caller_keys,
+            managed=ports.managed,
+        )
+        authz["AssumeRole"] = AuthzEntry(
+            "sts:AssumeRole", _role_arn, read_only=True, conditions=_assume_role_keys
+        )
+    return ServiceHandlers(name="sts", handlers=handlers, authz=authz)
