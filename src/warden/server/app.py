@@ -37,6 +37,7 @@ from warden.services.iam.identity import Identities
 from warden.services.iam.mfa_codes import MfaVerifier
 from warden.services.iam.sts_support import IamCallerKeys, IamManagedDocuments
 from warden.services.kms import handlers as kms
+from warden.services.kms.sweeper import KmsSweeper
 from warden.services.secretsmanager import handlers as secretsmanager
 from warden.services.sts import handlers as sts
 from warden.store.db import Store
@@ -47,6 +48,7 @@ from .datadir import Settings, check_private
 from .kms_access import AuthorizerKeyAccess
 from .pipeline import Pipeline
 from .secret_access import AuthorizerSecretAccess
+from .workers import Scheduled, Workers
 
 log = logging.getLogger("warden.server")
 
@@ -64,12 +66,14 @@ class Runtime:
     audit: AuditWriter
     pipeline: Pipeline
     wire: Wire
+    workers: Workers
     # The synchronous pipeline runs here, off the event loop (handlers do store I/O).
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(32, thread_name_prefix="api")
     )
 
     def close(self) -> None:
+        self.workers.stop()
         self.executor.shutdown(wait=True)
         self.audit.close()
         self.store.close()
@@ -126,7 +130,8 @@ def open_runtime(
         account_id=settings.account_id,
         default_region=settings.region,
     )
-    return Runtime(settings, store, ring, audit, pipeline, wire)
+    workers = Workers([Scheduled(KmsSweeper(key_service, clock), idle_seconds=60.0)])
+    return Runtime(settings, store, ring, audit, pipeline, wire, workers)
 
 
 Scope = MutableMapping[str, Any]
@@ -221,6 +226,7 @@ def create_app(runtime: Runtime, *, secure: bool) -> Edge:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime.workers.start()
         yield
         runtime.close()
 

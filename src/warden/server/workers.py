@@ -1,0 +1,65 @@
+"""Background workers: threads started and stopped with the server.
+
+A worker is a ``tick()`` that does one bounded unit of work (claim a job and run it,
+sweep due rotations, check a process) and says whether it found any. Each runs in its
+own thread: after a tick that found work it ticks again at once; otherwise it waits
+``idle_seconds`` (or until stopped). A tick that raises is logged with its traceback
+and the loop goes on: one bad job must not stop the others. Durable state lives in
+the store (the job table and its leases), so a crash at any point resumes at the next
+start; stopping only waits for the current tick to finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+log = logging.getLogger("warden.workers")
+
+
+class Worker(Protocol):
+    name: str
+
+    def tick(self) -> bool:
+        """Do one bounded unit of work; True if there was work (tick again at once)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Scheduled:
+    worker: Worker
+    idle_seconds: float
+
+
+class Workers:
+    def __init__(self, scheduled: Sequence[Scheduled]) -> None:
+        self._scheduled = tuple(scheduled)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for item in self._scheduled:
+            thread = threading.Thread(
+                target=self._loop, args=(item,), name=f"worker-{item.worker.name}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def _loop(self, item: Scheduled) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = item.worker.tick()
+            except Exception:
+                log.exception("worker %s failed a tick", item.worker.name)
+                busy = False
+            if not busy:
+                self._stop.wait(item.idle_seconds)

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from warden.server.workers import Scheduled, Workers
+
+
+class _Counting:
+    name = "counting"
+
+    def __init__(self, busy_for: int, fail_on: int = -1) -> None:
+        self.ticks = 0
+        self.busy_for = busy_for
+        self.fail_on = fail_on
+        self.done = threading.Event()
+
+    def tick(self) -> bool:
+        self.ticks += 1
+        if self.ticks == self.fail_on:
+            raise RuntimeError("boom")
+        if self.ticks >= self.busy_for:
+            self.done.set()
+            return False
+        return True
+
+
+def test_busy_worker_ticks_again_and_a_failing_tick_does_not_stop_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    worker = _Counting(busy_for=5, fail_on=2)
+    workers = Workers([Scheduled(worker, idle_seconds=0.01)])
+    workers.start()
+    assert worker.done.wait(10)
+    workers.stop()
+    assert worker.ticks >= 5
+    assert any("failed a tick" in r.message for r in caplog.records)
+
+
+def test_stop_ends_an_idle_worker() -> None:
+    worker = _Counting(busy_for=0)
+    workers = Workers([Scheduled(worker, idle_seconds=3600)])
+    workers.start()
+    assert worker.done.wait(10)
+    workers.stop(timeout=10)
+    assert not any(t.name == "worker-counting" for t in threading.enumerate())
