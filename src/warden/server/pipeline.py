@@ -249,7 +249,12 @@ class Pipeline:
                 spec, call.operation, call.params, items, default_page=default_page
             ),
         )
-        return self._services[call.service].handlers[call.operation](ctx, call.params)
+        output = self._services[call.service].handlers[call.operation](ctx, call.params)
+        if call.service == "iam" and not authz.entry.read_only:
+            # IAM changed: this node applies it at once (other nodes within the caches' 2 s).
+            self._identities.clear()
+            self._authorizer.invalidate()
+        return output
 
     # -- helpers ---------------------------------------------------------------
 

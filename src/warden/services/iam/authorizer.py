@@ -58,6 +58,10 @@ class Authorizer:
         self._clock = clock
         self._sets = PolicySets(store, clock)
 
+    def invalidate(self) -> None:
+        """An IAM write happened: re-read policies at the next decision."""
+        self._sets.invalidate()
+
     def decide(
         self,
         principal: Principal,

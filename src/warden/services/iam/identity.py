@@ -108,6 +108,11 @@ class Identities:
             )
         return key
 
+    def clear(self) -> None:
+        """An IAM write happened: resolve every key afresh (a deactivated key stops at once)."""
+        with self._lock:
+            self._cache.clear()
+
     def forget(self, access_key_id: str) -> None:
         with self._lock:
             self._cache.pop(access_key_id, None)

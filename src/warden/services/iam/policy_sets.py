@@ -60,6 +60,11 @@ class PolicySets:
         self._sets: dict[str, tuple[float, PolicySet]] = {}
         self._lock = threading.Lock()
 
+    def invalidate(self) -> None:
+        """Forget every principal's policy set (compiled documents stay: they are immutable)."""
+        with self._lock:
+            self._sets.clear()
+
     def for_user(self, user_id: str) -> PolicySet:
         return self._cached("user:" + user_id, lambda: self._load_user_policies(user_id))
 
