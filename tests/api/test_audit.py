@@ -70,8 +70,8 @@ def test_secret_values_never_reach_the_trail_or_the_store(warden: Warden) -> Non
     assert secret_string not in blob and password not in blob
     create = next(e for e in events if e["EventName"] == "CreateSecret")
     params = json.loads(create["CloudTrailEvent"])["requestParameters"]
-    assert params["Name"].startswith("audit-probe-")
-    assert params["SecretString"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+    assert params["name"].startswith("audit-probe-")  # CloudTrail's lowerCamel member names
+    assert params["secretString"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
     # Nothing on disk holds them either.
     for path in warden.data_dir.rglob("*"):
         if path.is_file():

@@ -14,6 +14,16 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _camel(value: Any) -> Any:
+    """Member names as CloudTrail writes them: the first letter lower-cased, recursively
+    (``SecretId`` → ``secretId``, RDS's ``DBClusterIdentifier`` → ``dBClusterIdentifier``)."""
+    if isinstance(value, dict):
+        return {(k[:1].lower() + k[1:]) if k else k: _camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    return value
+
+
 def username_of(row: RowMapping) -> str:
     if row["principal_type"] == "Root":
         return "root"
@@ -45,7 +55,7 @@ def cloudtrail_event(row: RowMapping) -> dict[str, Any]:
         "awsRegion": row["region"],
         "sourceIPAddress": row["source_ip"],
         "userAgent": row["user_agent"],
-        "requestParameters": row["request_parameters"],
+        "requestParameters": _camel(row["request_parameters"]),
         "responseElements": None,
         "requestID": row["request_id"],
         "eventID": row["event_id"],
