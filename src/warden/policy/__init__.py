@@ -5,12 +5,15 @@ Public API::
     doc = check(text, PolicyKind.MANAGED)                    # write time: PolicyError
     policy = CompiledPolicy.compile(arn, text, policy_type=PolicyType.IDENTITY)
     decision = evaluate(RequestContext(...), identity=[policy], boundary=None, ...)
+    compiled = compile_set(identity, boundary)   # what evaluate uses (memoised); or keep
+    decision = compiled.evaluate(ctx, resource=..., session=..., ...)  # it and skip the memo
     simulate(ctx, actions, resources, identity=[...]) / context_keys(text, ...)
 """
 
 from .compiled import CompiledPolicy, PolicyCache
+from .compiled_set import CompiledSet, compile_set
 from .context import ContextValue, RequestContext
-from .decision import Decision, Effect, PolicyType, denial_message
+from .decision import Decision, DeferredDecision, Effect, PolicyType, denial_message
 from .document import PolicyDocument, parse_document
 from .engine import evaluate
 from .errors import PolicyError, PolicyErrorCode
@@ -21,8 +24,10 @@ from .validate import PolicyKind, check, inline_quota_error, policy_size, proble
 
 __all__ = [
     "CompiledPolicy",
+    "CompiledSet",
     "ContextValue",
     "Decision",
+    "DeferredDecision",
     "Effect",
     "MatchedStatement",
     "PolicyCache",
@@ -35,6 +40,7 @@ __all__ = [
     "RequestContext",
     "SimulationResult",
     "check",
+    "compile_set",
     "context_keys",
     "denial_message",
     "describe",

@@ -1,32 +1,67 @@
 """A policy compiled once for fast, repeated evaluation, and a cache of them.
 
-``CompiledPolicy`` indexes its statements by action so a request looks at only the
-statements that can apply to it: exact action names in a dict, wildcard patterns
-grouped by their (literal) service prefix, and the rest (``NotAction``, ``*``,
-wildcard service prefixes) tested per action. The answer per action is memoised
-(bounded), so a steady workload costs one dict lookup per policy.
+``CompiledPolicy`` indexes its statements by action (``ActionIndex``) so a request
+looks at only the statements that can apply to it: exact action names in a dict,
+wildcard patterns grouped by their (literal) service prefix, and the rest
+(``NotAction``, ``*``, wildcard service prefixes) tested per action. The answer per
+action is memoised (bounded), so a steady workload costs one dict lookup per policy.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 
 from .decision import PolicyType
 from .document import PolicyDocument, parse_document
 from .statement import CompiledStatement
 from .wildcard import has_wildcard
 
-_MEMO_LIMIT = 2048
+MEMO_LIMIT = 2048  # actions remembered per policy (and per compiled set)
 
 
-@dataclass(frozen=True, slots=True)
-class _Index:
-    exact: dict[str, tuple[int, ...]]
-    by_service: dict[str, tuple[int, ...]]  # service -> statements with wildcard actions there
-    generic: tuple[int, ...]  # statements tested against every action
+class ActionIndex:
+    """Statements indexed by action: exact names in a dict, wildcard patterns bucketed
+    by their literal service prefix, the rest (``NotAction``, ``*``, a wildcard in the
+    service, a Deny without actions) tested one by one. ``lookup`` answers positions
+    in the original order."""
+
+    __slots__ = ("by_service", "exact", "generic", "statements")
+
+    def __init__(self, statements: Sequence[CompiledStatement]) -> None:
+        self.statements = tuple(statements)
+        exact: dict[str, list[int]] = {}
+        by_service: dict[str, list[int]] = {}
+        generic: list[int] = []
+        for i, compiled in enumerate(self.statements):
+            element = compiled.statement.action
+            if element is None or element.negated:
+                generic.append(i)
+                continue
+            for pattern in element.patterns:
+                lowered = pattern.lower()
+                service, colon, _ = lowered.partition(":")
+                if not has_wildcard(lowered):
+                    exact.setdefault(lowered, []).append(i)
+                elif colon and not has_wildcard(service):
+                    by_service.setdefault(service, []).append(i)
+                else:
+                    generic.append(i)
+        self.exact = {k: tuple(dict.fromkeys(v)) for k, v in exact.items()}
+        self.by_service = {k: tuple(dict.fromkeys(v)) for k, v in by_service.items()}
+        self.generic = tuple(dict.fromkeys(generic))
+
+    def lookup(self, action: str) -> list[int]:
+        """Positions of the statements whose Action/NotAction matches ``action``
+        (lower-cased), ascending."""
+        hits = set(self.exact.get(action, ()))
+        service = action.split(":", 1)[0]
+        statements = self.statements
+        for i in self.by_service.get(service, ()) + self.generic:
+            if i not in hits and statements[i].matches_action(action):
+                hits.add(i)
+        return sorted(hits)
 
 
 class CompiledPolicy:
@@ -50,7 +85,7 @@ class CompiledPolicy:
         self.statements = tuple(
             CompiledStatement.build(policy_id, s, variables, required) for s in document.statements
         )
-        self._index = _build_index(self.statements)
+        self._index = ActionIndex(self.statements)
         self._memo: dict[str, tuple[CompiledStatement, ...]] = {}
 
     @classmethod
@@ -73,45 +108,11 @@ class CompiledPolicy:
         """Statements whose Action/NotAction matches ``action`` (lower-cased), in order."""
         found = self._memo.get(action)
         if found is None:
-            found = self._lookup(action)
-            if len(self._memo) >= _MEMO_LIMIT:
+            found = tuple(self.statements[i] for i in self._index.lookup(action))
+            if len(self._memo) >= MEMO_LIMIT:
                 self._memo.clear()
             self._memo[action] = found
         return found
-
-    def _lookup(self, action: str) -> tuple[CompiledStatement, ...]:
-        index = self._index
-        hits = set(index.exact.get(action, ()))
-        service = action.split(":", 1)[0]
-        for i in index.by_service.get(service, ()) + index.generic:
-            if i not in hits and self.statements[i].matches_action(action):
-                hits.add(i)
-        return tuple(self.statements[i] for i in sorted(hits))
-
-
-def _build_index(statements: tuple[CompiledStatement, ...]) -> _Index:
-    exact: dict[str, list[int]] = {}
-    by_service: dict[str, list[int]] = {}
-    generic: list[int] = []
-    for i, compiled in enumerate(statements):
-        element = compiled.statement.action
-        if element is None or element.negated:
-            generic.append(i)
-            continue
-        for pattern in element.patterns:
-            lowered = pattern.lower()
-            service, colon, _ = lowered.partition(":")
-            if not has_wildcard(lowered):
-                exact.setdefault(lowered, []).append(i)
-            elif colon and not has_wildcard(service):
-                by_service.setdefault(service, []).append(i)
-            else:
-                generic.append(i)
-    return _Index(
-        {k: tuple(dict.fromkeys(v)) for k, v in exact.items()},
-        {k: tuple(dict.fromkeys(v)) for k, v in by_service.items()},
-        tuple(dict.fromkeys(generic)),
-    )
 
 
 class PolicyCache:

@@ -1,11 +1,17 @@
 """The request context a decision is made for: action, resources, principal, keys.
 
 ``keys`` holds the condition context keys (``aws:SourceIp``, ``aws:TagKeys``, …) as
-plain Python values; they are normalised once, at construction, into strings the way
-IAM compares them: booleans ``"true"``/``"false"``, numbers in decimal, datetimes as
-ISO 8601 UTC, bytes as base64. Lookup is case-insensitive. A list value is a
-multivalued key (even with one element); an empty list or ``None`` is an absent key.
-``aws:PrincipalArn`` and ``aws:PrincipalAccount`` default to the principal fields.
+plain Python values; they are normalised into strings the way IAM compares them:
+booleans ``"true"``/``"false"``, numbers in decimal, datetimes as ISO 8601 UTC, bytes
+as base64. Lookup is case-insensitive (when two keys differ only in case, the later
+one counts). A list value is a multivalued key (even with one element); an empty list
+or ``None`` is an absent key. ``aws:PrincipalArn`` and ``aws:PrincipalAccount``
+default to the principal fields.
+
+Normalisation happens per key, on its first lookup, not at construction: a decision
+over conditionless statements never pays for it, and one over a few conditions pays
+for the keys they name. The context is a value (frozen); the normalised keys and the
+per-request conversions (parsed IPs, dates) are caches that never change an answer.
 """
 
 from __future__ import annotations
@@ -18,6 +24,47 @@ from datetime import UTC, datetime
 ContextScalar = str | bool | int | float | datetime | bytes
 ContextValue = ContextScalar | Sequence[ContextScalar] | None
 
+_UNSEEN = object()
+
+
+class _Table:
+    """One context's keys by lower-cased name, each normalised on its first lookup,
+    and conversions memoised per request."""
+
+    __slots__ = ("converted", "multi", "raw", "values")
+
+    def __init__(self, keys: Mapping[str, ContextValue], principal_arn: str, account: str) -> None:
+        raw: dict[str, ContextValue] = {str(k).lower(): v for k, v in keys.items()}
+        if principal_arn:
+            raw.setdefault("aws:principalarn", principal_arn)
+        if account:
+            raw.setdefault("aws:principalaccount", account)
+        self.raw = raw
+        self.values: dict[str, tuple[str, ...] | None] = {}
+        self.multi: set[str] = set()
+        self.converted: dict[tuple[str, object], tuple[object, ...]] = {}
+
+    def get(self, name: str) -> tuple[str, ...] | None:
+        found = self.values.get(name, _UNSEEN)
+        if found is _UNSEEN:
+            return self._normalise(name)
+        return found  # type: ignore[return-value]  # not _UNSEEN here
+
+    def _normalise(self, name: str) -> tuple[str, ...] | None:
+        raw = self.raw.get(name)
+        found: tuple[str, ...] | None
+        if type(raw) is str:  # the common case, without the ABC checks below
+            found = (raw,)
+        elif raw is None or isinstance(raw, str | bytes) or not isinstance(raw, Sequence):
+            single = _scalar(raw)
+            found = None if single is None else (single,)
+        else:
+            found = tuple(s for s in (_scalar(v) for v in raw) if s is not None) or None
+            if found:
+                self.multi.add(name)
+        self.values[name] = found
+        return found
+
 
 @dataclass(frozen=True)
 class RequestContext:
@@ -27,86 +74,66 @@ class RequestContext:
     principal_account: str = ""
     keys: Mapping[str, ContextValue] = field(default_factory=dict)
     caller_arn: str = ""  # the session ARN for assumed roles; defaults to principal_arn
-    _values: dict[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
-    _multi: frozenset[str] = field(init=False, repr=False, compare=False)
-    _converted: dict[tuple[str, object], tuple[object, ...]] = field(
-        init=False, repr=False, compare=False
-    )
-
-    def __post_init__(self) -> None:
-        values: dict[str, tuple[str, ...]] = {}
-        multi: set[str] = set()
-        for key, raw in self.keys.items():
-            name = str(key).lower()
-            if type(raw) is str:  # the common case, without the ABC checks below
-                values[name] = (raw,)
-                multi.discard(name)
-                continue
-            if isinstance(raw, str | bytes) or not isinstance(raw, Sequence):
-                single = _scalar(raw)
-                if single is None:
-                    values.pop(name, None)
-                else:
-                    values[name] = (single,)
-                multi.discard(name)
-                continue
-            items = tuple(s for s in (_scalar(v) for v in raw) if s is not None)
-            if items:
-                values[name] = items
-                multi.add(name)
-            else:
-                values.pop(name, None)
-        if self.principal_arn:
-            values.setdefault("aws:principalarn", (self.principal_arn,))
-        if self.principal_account:
-            values.setdefault("aws:principalaccount", (self.principal_account,))
-        object.__setattr__(self, "_values", values)
-        object.__setattr__(self, "_multi", frozenset(multi))
-        object.__setattr__(self, "_converted", {})
+    _table: _Table | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def caller(self) -> str:
         return self.caller_arn or self.principal_arn
 
+    def _normalised(self) -> _Table:
+        table = self._table
+        if table is None:
+            table = _Table(self.keys, self.principal_arn, self.principal_account)
+            object.__setattr__(self, "_table", table)
+        return table
+
+    def lookup(self, lower_key: str) -> tuple[str, ...] | None:
+        """All values of an already lower-cased key (``None`` when absent)."""
+        return (self._table or self._normalised()).get(lower_key)
+
     def values(self, key: str) -> tuple[str, ...] | None:
         """All values of a context key (``None`` when absent)."""
-        return self._values.get(key.lower())
+        return self.lookup(key.lower())
 
     def single(self, key: str) -> str | None:
         """The value of a single-valued key; ``None`` if absent or multivalued."""
+        table = self._table or self._normalised()
         name = key.lower()
-        if name in self._multi:
+        found = table.get(name)
+        if not found or name in table.multi:
             return None
-        found = self._values.get(name)
-        return found[0] if found else None
+        return found[0]
 
     def has(self, key: str) -> bool:
-        return key.lower() in self._values
+        return self.lookup(key.lower()) is not None
 
     def has_lower(self, lower_key: str) -> bool:
-        return lower_key in self._values
+        return self.lookup(lower_key) is not None
 
     def converted(
         self, lower_key: str, convert: Callable[[str], object]
     ) -> tuple[object, ...] | None:
         """The key's values passed through ``convert`` (memoised per context); ``None``
         if absent. Conditions use it so an IP or date is parsed once per request."""
+        table = self._table or self._normalised()
         memo_key = (lower_key, convert)
-        found = self._converted.get(memo_key)
+        found = table.converted.get(memo_key)
         if found is None:
-            raw = self._values.get(lower_key)
+            raw = table.get(lower_key)
             if raw is None:
                 return None
             found = tuple(convert(v) for v in raw)
-            self._converted[memo_key] = found
+            table.converted[memo_key] = found
         return found
 
 
 def _scalar(value: object) -> str | None:
     if value is None:
         return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
     if isinstance(value, str):
         return value
     if isinstance(value, int):

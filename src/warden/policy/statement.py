@@ -10,7 +10,8 @@ so a broken Deny denies rather than silently allowing.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from .conditions import CompiledCondition, compile_condition
 from .context import RequestContext
@@ -33,12 +34,23 @@ def statement_id(policy_id: str, statement: Statement) -> str:
     return f"{policy_id}#{statement.sid}" if statement.sid else f"{policy_id}#[{statement.index}]"
 
 
+_MEMO_LIMIT = 512  # ARNs (and variable values) remembered per matcher; cleared when full
+
+
 @dataclass(frozen=True, slots=True)
 class ResourceMatcher:
+    """``Resource``/``NotResource`` compiled. Whether the static patterns match an ARN is
+    memoised per ARN (it depends on nothing else); a pattern with variables is compiled
+    once per set of substituted values."""
+
     negated: bool
     any_resource: bool  # a literal "*" among non-negated patterns
     static: tuple[Glob, ...]
     templates: tuple[Template, ...]
+    _memo: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)
+    _globs: dict[tuple[int, tuple[str, ...]], Glob] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def build(cls, element: ListElement, variables: bool) -> ResourceMatcher:
@@ -55,15 +67,30 @@ class ResourceMatcher:
     def matches(self, resource: str, ctx: RequestContext) -> bool:
         if self.any_resource:
             return True
-        hit = any(p.matches(resource) for p in self.static) or any(
-            _template_hits(t, resource, ctx) for t in self.templates
-        )
+        memo = self._memo
+        hit = memo.get(resource)
+        if hit is None:
+            hit = any(p.matches(resource) for p in self.static)
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            memo[resource] = hit
+        if not hit and self.templates:
+            hit = any(self._template_hits(i, resource, ctx) for i in range(len(self.templates)))
         return hit is not self.negated
 
-
-def _template_hits(template: Template, resource: str, ctx: RequestContext) -> bool:
-    toks = template.render_tokens(ctx.single)
-    return toks is not None and bool(resource_glob(toks).matches(resource))
+    def _template_hits(self, index: int, resource: str, ctx: RequestContext) -> bool:
+        template = self.templates[index]
+        values = template.values(ctx.single)
+        if values is None:  # an unresolved variable matches no resource
+            return False
+        key = (index, values)
+        glob = self._globs.get(key)
+        if glob is None:
+            glob = resource_glob(template.tokens_with(values))
+            if len(self._globs) >= _MEMO_LIMIT:
+                self._globs.clear()
+            self._globs[key] = glob
+        return bool(glob.matches(resource))
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +102,15 @@ class CompiledStatement:
     resources: ResourceMatcher | None
     conditions: tuple[CompiledCondition, ...]
     action_patterns: tuple[Glob, ...]
+    # None when every resource matches (no element, or a literal "*"): the fast path.
+    resource_test: Callable[[str, RequestContext], bool] | None = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        matcher = self.resources
+        test = None if matcher is None or matcher.any_resource else matcher.matches
+        object.__setattr__(self, "resource_test", test)
 
     @classmethod
     def build(
@@ -113,6 +149,23 @@ class CompiledStatement:
     def matches_resource(self, resource: str, ctx: RequestContext) -> bool:
         return self.resources is None or self.resources.matches(resource, ctx)
 
+    def applies(self, ctx: RequestContext, resource: str) -> bool:
+        """Resource and conditions both match (the action is the caller's business).
+        Never raises: anything unexpected makes a Deny apply and an Allow not."""
+        try:
+            test = self.resource_test
+            if test is not None and not test(resource, ctx):
+                return False
+            for condition in self.conditions:
+                outcome = condition.check(ctx)
+                if outcome is None:
+                    outcome = self.deny  # malformed: fail closed
+                if not outcome:
+                    return False
+            return True
+        except Exception:  # fail closed
+            return self.deny
+
     def conditions_hold(self, ctx: RequestContext) -> bool:
         for condition in self.conditions:
             outcome = condition.evaluate(ctx)
@@ -126,14 +179,29 @@ class CompiledStatement:
         element = self.statement.principal
         if element is None:
             return PrincipalMatch.DIRECT if self.deny else PrincipalMatch.NONE
-        named = principal_named(element, ctx)
         if not element.negated:
-            return named
-        # IAM User Guide (permissions boundaries): a Deny with NotPrincipal always
-        # denies a principal that has a permissions boundary, whatever it lists.
-        if named is PrincipalMatch.NONE or (self.deny and has_boundary):
+            return principal_named(element, ctx)
+        if not self.deny:  # Allow + NotPrincipal: granted to whoever it does not name
+            named = principal_named(element, ctx)
+            return PrincipalMatch.DIRECT if named is PrincipalMatch.NONE else PrincipalMatch.NONE
+        # Deny + NotPrincipal (IAM User Guide, "NotPrincipal"): AWS may check the account,
+        # then the role, then the session, so the caller is exempt only when each of them
+        # is listed; and the Deny always applies to a principal with a permissions boundary.
+        if has_boundary or not _fully_listed(element, ctx):
             return PrincipalMatch.DIRECT
         return PrincipalMatch.NONE
+
+
+def _fully_listed(element: PrincipalElement, ctx: RequestContext) -> bool:
+    if element.wildcard or "*" in element.aws:
+        return True
+    caller, role, account = ctx.caller, ctx.principal_arn, ctx.principal_account
+    listed = element.aws
+    if not caller or caller not in listed:
+        return False
+    if role and role != caller and role not in listed:
+        return False
+    return bool(account) and any(_names_account(v, account) for v in listed)
 
 
 def principal_named(element: PrincipalElement, ctx: RequestContext) -> PrincipalMatch:

@@ -69,6 +69,28 @@ class Template:
             out.extend(literal_tokens(value))
         return tuple(out)
 
+    def values(self, lookup: Lookup) -> tuple[str, ...] | None:
+        """The text each variable stands for, in order; ``None`` if one is unresolved.
+        With ``tokens_with`` it renders the same tokens as ``render_tokens``."""
+        out: list[str] = []
+        for part in self.parts:
+            if isinstance(part, Variable):
+                value = _resolve(part, lookup)
+                if value is None:
+                    return None
+                out.append(value)
+        return tuple(out)
+
+    def tokens_with(self, values: tuple[str, ...]) -> Tokens:
+        out: list[str] = []
+        substituted = iter(values)
+        for part in self.parts:
+            if isinstance(part, str):
+                out.extend(tokens(part))
+            else:
+                out.extend(literal_tokens(next(substituted)))
+        return tuple(out)
+
 
 def _resolve(var: Variable, lookup: Lookup) -> str | None:
     if var.key in _SPECIAL:

@@ -448,25 +448,39 @@ def principal_kind(st: dict[str, Any], ctx: Context, has_boundary: bool) -> str:
         return "direct" if deny else "none"
     if spec == "*":
         named = "direct"
+        aws: list[str] = ["*"]
     else:
         aws = as_list(spec.get("AWS", []))
         if "*" in aws or (ctx.caller and ctx.caller in aws):
             named = "direct"
         elif ctx.principal_arn and ctx.principal_arn != ctx.caller and ctx.principal_arn in aws:
             named = "role"
-        elif ctx.account and any(
-            a == ctx.account
-            or (a.startswith("arn:") and a.endswith(":iam::" + ctx.account + ":root"))
-            for a in aws
-        ):
+        elif ctx.account and any(names_account(a, ctx.account) for a in aws):
             named = "account"
         else:
             named = "none"
     if not negated:
         return named
-    if named == "none" or (deny and has_boundary):
+    if not deny:
+        return "direct" if named == "none" else "none"
+    # NotPrincipal with Deny: "AWS might validate the account first, then the role, and
+    # then the assumed-role user" -- so a caller escapes only if all of them are listed.
+    if has_boundary:
         return "direct"
-    return "none"
+    if "*" in aws:
+        return "none"
+    chain = [ctx.caller]
+    if ctx.principal_arn != ctx.caller:
+        chain.append(ctx.principal_arn)
+    listed = all(c and c in aws for c in chain)
+    listed = listed and bool(ctx.account) and any(names_account(a, ctx.account) for a in aws)
+    return "none" if listed else "direct"
+
+
+def names_account(value: str, account: str) -> bool:
+    return value == account or (
+        value.startswith("arn:") and value.endswith(f":iam::{account}:root")
+    )
 
 
 def sid_of(pid: str, st: dict[str, Any], i: int) -> str:

@@ -63,7 +63,7 @@ CASES = _load()
 
 
 def test_there_are_enough_cases() -> None:
-    assert len(CASES) >= 80
+    assert len(CASES) >= 300
 
 
 def _context(request: dict[str, Any]) -> RequestContext:
@@ -120,6 +120,7 @@ def test_case(case: dict[str, Any]) -> None:
         assert ref_type == expect["policy_type"]
     if "deciding" in expect:
         assert list(decision.deciding) == expect["deciding"]
-        assert ref_deciding == expect["deciding"]
+        # The naive reference lists a statement once per policy that holds it.
+        assert list(dict.fromkeys(ref_deciding)) == expect["deciding"]
     if "resource" in expect:
         assert decision.resource == expect["resource"]

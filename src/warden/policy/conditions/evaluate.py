@@ -35,6 +35,9 @@ Prepared = object  # a policy value in comparable form (str, Decimal, regex, net
 _DYNAMIC_FAMILIES = (Family.STRING, Family.ARN, Family.BOOL)
 
 
+Check = Callable[[RequestContext], "bool | None"]
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledCondition:
     clause: ConditionClause
@@ -43,63 +46,22 @@ class CompiledCondition:
     templates: tuple[Template, ...] = ()
     # Derived once from ``op`` so evaluation does no table lookups.
     malformed: bool = field(init=False)
-    _lower_key: str = field(init=False)
-    _missing: bool = field(init=False)  # the result when the key is absent
-    _every: bool = field(init=False)  # several request values: all must pass (else any)
-    _negated: bool = field(init=False)
-    _test: Callable[[object, object], bool] = field(init=False)
-    _convert: Callable[[str], object] = field(init=False)
+    check: Check = field(init=False, repr=False, compare=False)  # what ``evaluate`` runs
 
     def __post_init__(self) -> None:
         op = self.op
         malformed = op is None or (self.static is None and not self.templates)
-        setter = object.__setattr__
-        setter(self, "malformed", malformed)
-        setter(self, "_lower_key", self.clause.key.lower())
-        if op is None or malformed or op.spec.family is Family.NULL:
-            setter(self, "_missing", False)
-            setter(self, "_every", False)
-            setter(self, "_negated", False)
-            setter(self, "_test", _equal)
-            setter(self, "_convert", _identity)
-            return
-        negated, qualifier = op.spec.negated, op.qualifier
-        missing = (
-            op.if_exists
-            or qualifier is Qualifier.FOR_ALL_VALUES
-            or (qualifier is Qualifier.NONE and negated)
-        )
-        every = qualifier is Qualifier.FOR_ALL_VALUES or (qualifier is Qualifier.NONE and negated)
-        setter(self, "_missing", missing)
-        setter(self, "_every", every)
-        setter(self, "_negated", negated)
-        setter(self, "_test", _TESTS[(op.spec.family, op.spec.test)])
-        setter(self, "_convert", _REQUEST[op.spec.family if op.spec.test is not Test.IEQ else None])
+        object.__setattr__(self, "malformed", malformed)
+        object.__setattr__(self, "check", _checker(self, op, malformed))
 
     @property
     def key(self) -> str:
         return self.clause.key
 
     def evaluate(self, ctx: RequestContext) -> bool | None:
-        if self.malformed:
-            return None
-        if self.op is not None and self.op.spec.family is Family.NULL:
-            absent = not ctx.has_lower(self._lower_key)
-            return any(v is absent for v in self.static or ())
-        request = ctx.converted(self._lower_key, self._convert)
-        if request is None:
-            return self._missing
-        prepared = self.static if self.static is not None else self._render(ctx)
-        test, negated = self._test, self._negated
-        if len(request) == 1:  # every qualifier agrees on a single value
-            value = request[0]
-            return (value is not None and any(test(value, p) for p in prepared)) is not negated
-        passed = [
-            (v is not None and any(test(v, p) for p in prepared)) is not negated for v in request
-        ]
-        return all(passed) if self._every else any(passed)
+        return self.check(ctx)
 
-    def _render(self, ctx: RequestContext) -> tuple[Prepared, ...]:
+    def render(self, ctx: RequestContext) -> tuple[Prepared, ...]:
         op = self.op
         out: list[Prepared] = []
         for template in self.templates:
@@ -115,6 +77,78 @@ class CompiledCondition:
                 if text is not None and op is not None:
                     out.append(_prepare(op, text))
         return tuple(out)
+
+
+def _checker(cond: CompiledCondition, op: ParsedOperator | None, malformed: bool) -> Check:
+    """A closure specialised to the clause: locals instead of attribute lookups, and a
+    set membership test for the equality operators."""
+    lower_key = cond.clause.key.lower()
+    if op is None or malformed:
+        return _malformed
+    family, test_kind = op.spec.family, op.spec.test
+    if family is Family.NULL:
+        wanted = frozenset(v for v in cond.static or () if isinstance(v, bool))
+        return lambda ctx: (ctx.lookup(lower_key) is None) in wanted
+    negated, qualifier = op.spec.negated, op.qualifier
+    missing = (
+        op.if_exists
+        or qualifier is Qualifier.FOR_ALL_VALUES
+        or (qualifier is Qualifier.NONE and negated)
+    )
+    every = qualifier is Qualifier.FOR_ALL_VALUES or (qualifier is Qualifier.NONE and negated)
+    convert = _REQUEST[family if test_kind is not Test.IEQ else None]
+    if convert is _identity:
+
+        def request(ctx: RequestContext) -> tuple[object, ...] | None:
+            return ctx.lookup(lower_key)
+    else:
+
+        def request(ctx: RequestContext) -> tuple[object, ...] | None:
+            return ctx.converted(lower_key, convert)
+
+    static = cond.static
+    if static is not None and _TESTS[(family, test_kind)] is _equal:
+        return _members_check(request, frozenset(static), missing, every, negated)
+    test = _TESTS[(family, test_kind)]
+    render = cond.render
+
+    def check(ctx: RequestContext) -> bool:
+        values = request(ctx)
+        if values is None:
+            return missing
+        prepared = static if static is not None else render(ctx)
+        if len(values) == 1:  # every qualifier agrees on a single value
+            value = values[0]
+            return (value is not None and any(test(value, p) for p in prepared)) is not negated
+        passed = [
+            (v is not None and any(test(v, p) for p in prepared)) is not negated for v in values
+        ]
+        return all(passed) if every else any(passed)
+
+    return check
+
+
+def _members_check(
+    request: Callable[[RequestContext], tuple[object, ...] | None],
+    members: frozenset[object],
+    missing: bool,
+    every: bool,
+    negated: bool,
+) -> Check:
+    def check(ctx: RequestContext) -> bool:
+        values = request(ctx)
+        if values is None:
+            return missing
+        if len(values) == 1:
+            return (values[0] in members) is not negated
+        passed = [(v in members) is not negated for v in values]
+        return all(passed) if every else any(passed)
+
+    return check
+
+
+def _malformed(ctx: RequestContext) -> None:
+    return None
 
 
 def compile_condition(clause: ConditionClause, *, variables: bool) -> CompiledCondition:
