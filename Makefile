@@ -41,6 +41,8 @@ check: lint typecheck contracts test
 
 bench: $(TSTAMP)
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/policy.py
+	$(BIN)/python bench/secrets.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

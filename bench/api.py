@@ -14,15 +14,21 @@ Writes bench/RESULTS.md. Run with `make bench`.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/secrets.py shares its name with the standard library's ``secrets``, which boto3
+# imports: this script's own directory goes last on the path, after the stdlib.
+_HERE = str(Path(__file__).resolve().parent)
+sys.path[:] = [p for p in sys.path if p not in ("", _HERE)] + [_HERE]
+
 import multiprocessing as mp
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -31,8 +37,9 @@ from botocore.config import Config
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "api"))
 
-from harness import Warden, clean_env, free_port  # noqa: E402
+from harness import Warden, clean_env, free_port
 
+HEADING = "## bench/api.py"
 CFG = Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=4)
 DURATION = float(os.environ.get("BENCH_SECONDS", "8"))
 CALLS: dict[str, Callable[[Any], Any]] = {
@@ -193,7 +200,7 @@ def write_results(
     import platform
 
     lines = [
-        "# bench/api.py results",
+        HEADING,
         "",
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{time.strftime('%Y-%m-%d')}. Client and servers share the machine; {DURATION:.0f} s per cell;",
@@ -217,8 +224,18 @@ def write_results(
     ]
     for name in CALLS:
         lines.append(f"- {name}: {inproc[name]:.0f} µs ({inproc[name + ' p99']:.0f} µs p99)")
-    (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    replace_section(ROOT / "bench" / "RESULTS.md", HEADING, lines)
     print("\n".join(lines))
+
+
+def replace_section(path: Path, heading: str, lines: list[str]) -> None:
+    """Write this benchmark's section of RESULTS.md, keeping the other benchmarks' sections."""
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    sections = text.split("\n## ")
+    head, rest = sections[0], ["## " + s for s in sections[1:]]
+    kept = [s for s in rest if not s.startswith(heading)]
+    body = "\n".join(lines).rstrip() + "\n"
+    path.write_text("\n".join([head.rstrip() + "\n", body, *[s.rstrip() + "\n" for s in kept]]))
 
 
 if __name__ == "__main__":

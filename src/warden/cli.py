@@ -1,4 +1,8 @@
-"""The ``warden`` command: ``init`` a data directory, run the ``server``."""
+"""The ``warden`` command: ``init`` a data directory, run the ``server``.
+
+Started as root, both commands first become the unprivileged service user
+(``server/service_user.py``): PostgreSQL refuses to run as root.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,12 @@ import ipaddress
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from warden import __version__
+
+if TYPE_CHECKING:
+    from warden.server.service_user import Privileges
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", default=None, type=int)
     s.add_argument("--store", default=None, help="a PostgreSQL URL for a shared store")
     s.add_argument(
+        "--pg-bin",
+        default=None,
+        type=Path,
+        help="the bin directory of another PostgreSQL installation (14 or later)",
+    )
+    s.add_argument(
         "--insecure-http",
         action="store_true",
         help="serve plain HTTP (only allowed on a loopback address)",
@@ -50,10 +64,33 @@ def _profile_hint(data_dir: Path) -> str:
     )
 
 
+def _become_service_user(command: str, data_dir: Path, *, initialising: bool) -> Privileges | None:
+    """Privileges as they now are; None (after saying why) when warden must not go on."""
+    from warden.server.service_user import ServiceUserError, become_service_user
+
+    try:
+        done = become_service_user(data_dir, initialising=initialising)
+    except (ServiceUserError, OSError) as exc:
+        print(f"warden {command}: {exc}", file=sys.stderr)
+        return None
+    if done.account is not None and not done.dropped:
+        print(
+            f"warden {command}: WARNING: staying root: the service user {done.account.name} "
+            f"cannot run this Python installation ({done.blocker} is not traversable by it). "
+            f"PostgreSQL runs as {done.account.name}; install warden where that user can "
+            "read it to run the server unprivileged too.",
+            file=sys.stderr,
+        )
+    return done
+
+
 def _cmd_init(args: argparse.Namespace) -> int:
     from warden.server.datadir import DataDirError
     from warden.server.init import init
 
+    privileges = _become_service_user("init", args.data_dir, initialising=True)
+    if privileges is None:
+        return 2
     try:
         result = init(
             args.data_dir,
@@ -64,9 +101,13 @@ def _cmd_init(args: argparse.Namespace) -> int:
             admin_user=args.admin_user,
             store_url=args.store,
         )
-    except (DataDirError, ValueError) as exc:
+    except (DataDirError, ValueError, OSError) as exc:
         print(f"warden init: {exc}", file=sys.stderr)
         return 2
+    if privileges.postgres_user is not None and privileges.account is not None:
+        from warden.server.service_user import hand_over
+
+        hand_over(args.data_dir.resolve(), privileges.account, recursive=True)
     s = result.settings
     print(f"Initialised {args.data_dir.resolve()} for account {s.account_id} in {s.region}.")
     password = result.root_password.reveal()
@@ -78,10 +119,14 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_server(args: argparse.Namespace) -> int:
+    from warden.engines.errors import SetupError
     from warden.server.datadir import DataDirError, Settings
     from warden.server.run import serve
     from warden.store.keyring import KeyRingError
 
+    privileges = _become_service_user("server", args.data_dir, initialising=False)
+    if privileges is None:
+        return 2
     try:
         settings = Settings.read(args.data_dir)
     except DataDirError as exc:
@@ -102,8 +147,10 @@ def _cmd_server(args: argparse.Namespace) -> int:
             store_url=args.store,
             insecure_http=args.insecure_http,
             banner=_profile_hint(args.data_dir),
+            pg_bin=args.pg_bin,
+            postgres_user=privileges.postgres_user,
         )
-    except (DataDirError, KeyRingError) as exc:
+    except (DataDirError, KeyRingError, SetupError) as exc:
         print(f"warden server: {exc}", file=sys.stderr)
         return 2
 

@@ -1,15 +1,25 @@
 """A real warden server for black-box tests: `warden init` + `warden server` in a
 subprocess on a free loopback port, and the clients (boto3, the aws CLI) that talk to it
-exactly as a user would, through the written profile."""
+exactly as a user would, through the written profile.
+
+Started as root, warden runs as its unprivileged service user, which must be able to reach
+the data directory; pytest's temporary directories are private to root (0700), so as root
+a data directory is placed in a directory of its own under the system temp dir instead
+(traversable, removed at exit).
+"""
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
+import shutil
 import signal
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -31,6 +41,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _others_can_reach(path: Path) -> bool:
+    for parent in (path, *path.parents):
+        if parent.exists() and not os.stat(parent).st_mode & 0o001:
+            return False
+    return True
+
+
+def _reachable_base() -> Path:
+    base = Path(tempfile.mkdtemp(prefix="warden-api-"))
+    os.chmod(base, 0o711)
+    atexit.register(shutil.rmtree, base, True)
+    return base
+
+
 def clean_env() -> dict[str, str]:
     """The process environment without AWS_* variables (the machine sets AWS_CA_BUNDLE)."""
     return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -44,6 +68,8 @@ class Warden:
     log: Path = field(init=False)
 
     def __post_init__(self) -> None:
+        if os.geteuid() == 0 and not _others_can_reach(self.data_dir.parent):
+            self.data_dir = _reachable_base() / self.data_dir.name
         self.log = self.data_dir.parent / f"server-{self.port}.log"
 
     @property
@@ -100,6 +126,9 @@ class Warden:
     def stop(self) -> int:
         if self.proc is None:
             return 0
+        # A ClientError kept alive by a reference cycle (its traceback) holds its keep-alive
+        # connection open, and the server's graceful shutdown would wait 10 s for it.
+        gc.collect()
         self.proc.send_signal(signal.SIGTERM)
         try:
             return self.proc.wait(timeout=30)

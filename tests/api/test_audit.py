@@ -56,9 +56,9 @@ def test_secret_values_never_reach_the_trail_or_the_store(warden: Warden) -> Non
     sm = warden.client("secretsmanager")
     sm.create_secret(Name=f"audit-probe-{uuid.uuid4().hex[:8]}", SecretString=secret_string)
     rds = warden.client("rds")
-    with pytest.raises(ClientError):  # not implemented yet, but parsed, authorized and audited
+    with pytest.raises(ClientError):  # refused by the handler, but parsed, authorized, audited
         rds.create_db_cluster(
-            DBClusterIdentifier="probe",
+            DBClusterIdentifier="1-not-a-valid-identifier",
             Engine="aurora-postgresql",
             MasterUsername="master",
             MasterUserPassword=password,

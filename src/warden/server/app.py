@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,11 +28,14 @@ from starlette.routing import Route
 from warden.core.clock import Clock, SystemClock
 from warden.core.ids import IdFactory, RandomIds
 from warden.core.tokens import TokenSealer
+from warden.engines.base import Engine
+from warden.engines.postgres import PgBinaries, PostgresAccounts, PostgresEngine
 from warden.protocol.dispatch import Wire
 from warden.protocol.errors import RequestEntityTooLarge
 from warden.protocol.specs import Registry
 from warden.protocol.wire import WireRequest
 from warden.services.cloudtrail import handlers as cloudtrail
+from warden.services.ec2 import handlers as ec2
 from warden.services.iam import handlers as iam
 from warden.services.iam.authorizer import Authorizer
 from warden.services.iam.identity import Identities
@@ -38,16 +43,24 @@ from warden.services.iam.mfa_codes import MfaVerifier
 from warden.services.iam.sts_support import IamCallerKeys, IamManagedDocuments
 from warden.services.kms import handlers as kms
 from warden.services.kms.sweeper import KmsSweeper
+from warden.services.ports import DataKeys
+from warden.services.rds import handlers as rds
 from warden.services.secretsmanager import handlers as secretsmanager
+from warden.services.secretsmanager import rotation_workers
+from warden.services.secretsmanager.dbsecret import Trust
+from warden.services.secretsmanager.doorbell import Doorbell, RingingJobQueue
+from warden.services.secretsmanager.rotator import PAUSE_ENV
 from warden.services.sts import handlers as sts
 from warden.store.db import Store
 from warden.store.keyring import PAGINATION, KeyRing
 
 from .audit import AuditWriter
 from .datadir import Settings, check_private
+from .instance_ca import DataDirCa
 from .kms_access import AuthorizerKeyAccess
 from .pipeline import Pipeline
 from .secret_access import AuthorizerSecretAccess
+from .tls import TlsPaths
 from .workers import Scheduled, Workers
 
 log = logging.getLogger("warden.server")
@@ -86,7 +99,14 @@ def open_runtime(
     clock: Clock | None = None,
     ids: IdFactory | None = None,
     registry: Registry | None = None,
+    engine: Engine | None = None,
+    engine_version: str | None = None,
+    pg_bin: Path | None = None,
+    postgres_user: str | None = None,
 ) -> Runtime:
+    """Open everything the server runs on. ``engine`` defaults to PostgreSQL from the
+    bundled binaries (or ``pg_bin``), run as ``postgres_user`` when warden is root; DB
+    volumes live in ``DIR/rds``."""
     check_private(data_dir)
     settings = Settings.read(data_dir)
     ring = KeyRing.open(data_dir)
@@ -99,6 +119,31 @@ def open_runtime(
     sealer = TokenSealer(ring.key(PAGINATION))
     authorizer = Authorizer(store, clock)
     key_service = kms.Kms(store, ring, clock, ids, access=AuthorizerKeyAccess(authorizer))
+    if engine is None:
+        binaries = PgBinaries.at(pg_bin) if pg_bin is not None else PgBinaries.bundled()
+        workspace = data_dir / "rds" / "workspace"
+        engine = (
+            PostgresEngine(workspace, binaries=binaries, service_user=postgres_user)
+            if postgres_user
+            else PostgresEngine(workspace, binaries=binaries)
+        )
+        engine_version = engine_version or binaries.version
+    groups = ec2.SecurityGroupDirectory(store, clock, ids)
+    db = rds.build(
+        store,
+        ring,
+        clock,
+        ids,
+        engine=engine,
+        engine_version=engine_version or "17.0",
+        data_keys=key_service.data_keys,
+        groups=groups,
+        ca=DataDirCa(data_dir),
+        root=data_dir / "rds",
+        host=settings.host,
+    )
+    # RotateSecret enqueues through this queue: it wakes the rotation executors at once.
+    rotation_jobs = RingingJobQueue(store, clock, ids, Doorbell())
     services = {
         s.name: s
         for s in (
@@ -115,8 +160,15 @@ def open_runtime(
             cloudtrail.build(store, sealer, audit),
             key_service.service,
             secretsmanager.build(
-                store, clock, ids, key_service.data_keys, AuthorizerSecretAccess(authorizer)
+                store,
+                clock,
+                ids,
+                key_service.data_keys,
+                AuthorizerSecretAccess(authorizer),
+                rotation_jobs,
             ),
+            db.service,
+            ec2.build(store, clock, ids, db.group_users),
         )
     }
     pipeline = Pipeline(
@@ -130,8 +182,40 @@ def open_runtime(
         account_id=settings.account_id,
         default_region=settings.region,
     )
-    workers = Workers([Scheduled(KmsSweeper(key_service, clock), idle_seconds=60.0)])
+    workers = Workers(
+        [
+            Scheduled(KmsSweeper(key_service, clock), idle_seconds=60.0),
+            *_rotation(data_dir, settings, store, clock, ids, key_service.data_keys, rotation_jobs),
+            # Idle ticks each second: a killed PostgreSQL is back, and a security group
+            # change is in pg_hba.conf, within seconds.
+            Scheduled(db.reconciler, idle_seconds=1.0),
+        ]
+    )
     return Runtime(settings, store, ring, audit, pipeline, wire, workers)
+
+
+def _rotation(
+    data_dir: Path,
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    ids: IdFactory,
+    keys: DataKeys,
+    jobs: RingingJobQueue,
+) -> list[Scheduled]:
+    """Secrets Manager's rotation scheduler and executors. Servers warden runs are verified
+    against the data dir's CA, others against the system store; ``WARDEN_TEST_PAUSE_AT`` is
+    the fault tests' pause hook (see ``rotator``), unset in production."""
+    config = rotation_workers.RotationConfig(
+        accounts=PostgresAccounts(),
+        trust=Trust.of(TlsPaths.in_dir(data_dir).ca_cert, settings.host),
+        node=f"{socket.gethostname()}:{data_dir.resolve()}",
+        pause_at=os.environ.get(PAUSE_ENV, ""),
+    )
+    deps = secretsmanager.deps_for(store, clock, ids, keys, jobs)
+    return [
+        Scheduled(p.worker, p.idle_seconds) for p in rotation_workers.build_workers(deps, config)
+    ]
 
 
 Scope = MutableMapping[str, Any]

@@ -27,8 +27,12 @@ def serve(
     store_url: str | None,
     insecure_http: bool,
     banner: str,
+    pg_bin: Path | None = None,
+    postgres_user: str | None = None,
 ) -> int:
-    runtime = open_runtime(data_dir, store_url=store_url)
+    runtime = open_runtime(
+        data_dir, store_url=store_url, pg_bin=pg_bin, postgres_user=postgres_user
+    )
     app = create_app(runtime, secure=not insecure_http)
     tls = TlsPaths.in_dir(data_dir)
     config = uvicorn.Config(

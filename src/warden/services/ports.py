@@ -6,7 +6,7 @@ lives elsewhere it names the need here and receives an implementation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -103,4 +103,32 @@ class DataKeys(Protocol):
         self, *, account_id: str, region: str, key_id: str | None, managed_alias: str
     ) -> str:
         """The ARN of a usable key (creating the AWS-managed one if needed); KeyUnavailable."""
+        ...
+
+
+class SecurityGroups(Protocol):
+    """EC2's security groups, as RDS needs them (clusters name them in VpcSecurityGroupIds;
+    their ingress rules become each DB instance's pg_hba.conf)."""
+
+    def default_group(self, account_id: str, region: str) -> str:
+        """The id of the region's default group, created on first use (it admits only
+        127.0.0.1/32)."""
+        ...
+
+    def unknown(self, account_id: str, region: str, group_ids: Sequence[str]) -> tuple[str, ...]:
+        """Those of ``group_ids`` that name no security group of the account and region."""
+        ...
+
+    def ingress_cidrs(
+        self, account_id: str, region: str, group_ids: Sequence[str], port: int
+    ) -> tuple[str, ...]:
+        """The CIDRs the groups admit to TCP ``port``: the union of their ingress rules."""
+        ...
+
+
+class SecurityGroupUsers(Protocol):
+    """Who uses a security group (RDS), so that EC2 refuses to delete one in use."""
+
+    def users_of(self, account_id: str, region: str, group_id: str) -> tuple[str, ...]:
+        """The ARNs of the resources that use the group (empty when none does)."""
         ...

@@ -11,6 +11,7 @@ resource type (``*``).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -111,8 +112,20 @@ class SecretLookup:
     def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
+        # The authorizer asks for the resource, its policy, its tags and its condition keys
+        # of the same request in turn: one read serves them all. The memo holds the request's
+        # own params object (compared by identity), so it never serves another request.
+        self._memo = threading.local()
 
     def record(self, scope: Scope, params: Mapping[str, Any]) -> SecretRecord | None:
+        memo = getattr(self._memo, "last", None)
+        if memo is not None and memo[0] is params:
+            return memo[1]  # type: ignore[no-any-return]
+        found = self._read(scope, params)
+        self._memo.last = (params, found)
+        return found
+
+    def _read(self, scope: Scope, params: Mapping[str, Any]) -> SecretRecord | None:
         secret_id = params.get("SecretId")
         if not isinstance(secret_id, str) or not secret_id:
             return None

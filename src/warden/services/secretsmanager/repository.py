@@ -122,6 +122,14 @@ def version(conn: Connection, arn: str, version_id: str) -> VersionRecord | None
     return None if row is None else _version(row)
 
 
+def versions_in(conn: Connection, arn: str, version_ids: Iterable[str]) -> list[VersionRecord]:
+    """The named versions of one secret that exist (one query)."""
+    query = sa.select(versions_t).where(
+        versions_t.c.secret_arn == arn, versions_t.c.version_id.in_(list(version_ids))
+    )
+    return [_version(row) for row in conn.execute(query).mappings()]
+
+
 def insert_version(conn: Connection, arn: str, record: VersionRecord) -> None:
     conn.execute(
         sa.insert(versions_t).values(

@@ -1,0 +1,1 @@
+"""EC2, as far as warden needs it: the security groups that guard DB instances."""

@@ -1,0 +1,1 @@
+"""RDS: Aurora PostgreSQL clusters and PostgreSQL instances on real PostgreSQL servers."""

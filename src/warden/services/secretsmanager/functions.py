@@ -1,0 +1,279 @@
+"""The rotation functions warden runs itself: AWS's PostgreSQL templates, built in.
+
+A secret names its rotation function by a Lambda ARN. Two names are built in, after AWS's
+templates, in every account and Region (the ARN's Region and account must be the secret's):
+
+- ``arn:aws:lambda:REGION:ACCOUNT:function:SecretsManagerRDSPostgreSQLRotationSingleUser``:
+  the user's own password changes (the user alters itself, logged in with its current or
+  previous password);
+- ``…:function:SecretsManagerRDSPostgreSQLRotationMultiUser``: alternating users. The
+  superuser secret named by ``masterarn`` creates ``<user>_clone`` with the user's attributes
+  and memberships (and membership in the user itself), and each rotation flips which of the
+  two users is current, changing only that one's password; the other keeps working.
+
+Any other function cannot be invoked, which is what AWS records when Lambda refuses the call
+(``FunctionUnavailable``). Secrets another warden service owns (``OwningService``) have no
+function: that service applies the new password through ``ManagedRotation``.
+
+Each step is idempotent (re-running it after a crash converges): ``set_secret`` accepts a
+server that already has the pending password, and the superuser's credentials are only ever
+sent to the server the superuser secret itself names. No message contains a password.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
+
+from warden.core.redacted import Redacted
+from warden.engines.base import Accounts, Endpoint, Login
+from warden.engines.errors import EngineError, LoginFailed
+
+from .dbsecret import DbSecret, SecretFormatError, Trust, alternate_user, base_user, endpoint
+from .envelope import SecretValue
+from .password import random_password
+
+# The templates' defaults: 32 characters, every type, none that breaks a connection string.
+EXCLUDE_CHARACTERS = ":/@\"'\\"
+PASSWORD_RULES = {
+    "PasswordLength": 32,
+    "ExcludeCharacters": EXCLUDE_CHARACTERS,
+    "RequireEachIncludedType": True,
+}
+CANNOT_INVOKE = (
+    "Secrets Manager cannot invoke the specified Lambda function. Ensure that the function "
+    "policy grants access to the principal secretsmanager.amazonaws.com."
+)
+_FUNCTION_ARN = re.compile(
+    r"arn:(aws|aws-cn|aws-us-gov):lambda:([a-z0-9-]+):(\d{12}):function:([A-Za-z0-9_-]+)"
+    r"(:[A-Za-z0-9$_-]+)?"
+)
+T = TypeVar("T")
+
+
+class Strategy(enum.Enum):
+    SINGLE_USER = "SecretsManagerRDSPostgreSQLRotationSingleUser"
+    MULTI_USER = "SecretsManagerRDSPostgreSQLRotationMultiUser"
+    MANAGED = "managed"  # the owning service rotates (no function)
+
+
+class StepFailed(Exception):
+    """A rotation step failed. ``code`` names the cause for the event; ``permanent`` means
+    retrying cannot help. The message is safe to record (no secret in it)."""
+
+    def __init__(self, message: str, *, code: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.permanent = permanent
+
+
+class FunctionUnavailable(StepFailed):
+    def __init__(self) -> None:
+        super().__init__(CANNOT_INVOKE, code="AccessDeniedException", permanent=True)
+
+
+def strategy_for(function: str | None, *, account_id: str, region: str) -> Strategy:
+    """The built-in function a RotationLambdaARN names (None: managed by the owning service)."""
+    if function is None:
+        return Strategy.MANAGED
+    match = _FUNCTION_ARN.fullmatch(function)
+    if match is None or (match.group(2), match.group(3)) != (region, account_id):
+        raise FunctionUnavailable()
+    try:
+        return Strategy(match.group(4))
+    except ValueError:
+        raise FunctionUnavailable() from None
+
+
+class ManagedRotation(Protocol):
+    """A warden service that owns secrets (``OwningService``) and applies their new
+    credentials itself (RDS sets a cluster's master password)."""
+
+    def set_secret(self, *, secret_arn: str, username: str, password: Redacted[str]) -> None:
+        """Make ``password`` the user's password; raise ``EngineError`` when that fails."""
+        ...
+
+    def test_secret(self, *, secret_arn: str, username: str, password: Redacted[str]) -> None:
+        """Log in with the credentials; raise ``EngineError`` when that fails."""
+        ...
+
+
+def formatted(fn: Callable[[], T]) -> T:
+    """Run ``fn``; a malformed secret becomes a failed step."""
+    try:
+        return fn()
+    except SecretFormatError as exc:
+        raise StepFailed(str(exc), code="InvalidSecretFormat") from None
+
+
+@dataclass(frozen=True)
+class PostgresFunctions:
+    """The steps of the built-in functions over an ``Accounts`` engine."""
+
+    accounts: Accounts
+    trust: Trust
+    managed: dict[str, ManagedRotation]
+    connect_timeout: int = 5
+
+    def new_pending(self, strategy: Strategy, current: DbSecret) -> SecretValue:
+        """createSecret: the pending version's value (a new password; the other user of an
+        alternating pair)."""
+        username = current.username
+        if strategy is Strategy.MULTI_USER:
+            if not current.masterarn:
+                raise StepFailed("masterarn key is missing from secret JSON", code="InvalidSecret")
+            username = formatted(lambda: alternate_user(current.username))
+        return current.with_login(username, Redacted(random_password(PASSWORD_RULES)))
+
+    def set_secret(
+        self,
+        strategy: Strategy,
+        *,
+        secret_arn: str,
+        owner: str | None,
+        pending: DbSecret,
+        current: DbSecret,
+        previous: DbSecret | None,
+        master: DbSecret | None,
+    ) -> None:
+        """setSecret: make the server accept the pending credentials."""
+        if strategy is Strategy.MANAGED:
+            service = self._service(owner)
+            _engine(
+                lambda: service.set_secret(
+                    secret_arn=secret_arn, username=pending.username, password=pending.password
+                )
+            )
+            return
+        if not pending.same_server(current):
+            raise StepFailed(
+                "Attempting to modify user for host other than current host",
+                code="InvalidSecret",
+            )
+        if strategy is Strategy.SINGLE_USER:
+            self._set_own(pending, current, previous)
+        else:
+            self._set_by_master(pending, current, master)
+
+    def _set_own(self, pending: DbSecret, current: DbSecret, previous: DbSecret | None) -> None:
+        if pending.username != current.username:
+            raise StepFailed(
+                "Attempting to modify user other than current user", code="InvalidSecret"
+            )
+        where = self._endpoint(pending)
+        # The current password first (a fresh rotation), then the pending one (a rotation
+        # resumed after its password was set), then the previous one (a half-finished
+        # earlier rotation): the first that logs in sets the pending password.
+        candidates = [current, pending] + ([previous] if previous is not None else [])
+        for acting in candidates:
+            if acting.username != pending.username:
+                continue
+            try:
+                self.accounts.set_password(where, acting.login, pending.username, pending.password)
+                return
+            except LoginFailed:
+                continue
+            except EngineError as exc:
+                raise _failed(exc) from None
+        raise StepFailed(
+            "setSecret: Unable to log into database with previous, current, or pending secret",
+            code="LoginFailed",
+        )
+
+    def _set_by_master(self, pending: DbSecret, current: DbSecret, master: DbSecret | None) -> None:
+        if master is None:
+            raise StepFailed("masterarn key is missing from secret JSON", code="InvalidSecret")
+        if not master.same_server(current):
+            # The superuser's credentials go only to the server its own secret names.
+            raise StepFailed(
+                f"Current database host {current.host}:{current.port} is not the same host "
+                f"as master {master.host}:{master.port}",
+                code="InvalidSecret",
+            )
+        if base_user(pending.username) != base_user(current.username):
+            raise StepFailed(
+                "Attempting to modify a user other than the current user or its clone",
+                code="InvalidSecret",
+            )
+        where = self._endpoint(pending)
+        base = base_user(current.username)
+        if pending.username == base:
+            _engine(lambda: self.accounts.set_password(where, master.login, base, pending.password))
+        else:
+            _engine(
+                lambda: self.accounts.ensure_clone(
+                    where, master.login, base, pending.username, pending.password
+                )
+            )
+
+    def test_secret(
+        self, strategy: Strategy, *, secret_arn: str, owner: str | None, pending: DbSecret
+    ) -> None:
+        """testSecret: the pending credentials log in."""
+        if strategy is Strategy.MANAGED:
+            service = self._service(owner)
+            _engine(
+                lambda: service.test_secret(
+                    secret_arn=secret_arn, username=pending.username, password=pending.password
+                )
+            )
+            return
+        self._login(self._endpoint(pending), pending.login, "with pending secret")
+
+    def test_configuration(
+        self,
+        strategy: Strategy,
+        *,
+        secret_arn: str,
+        owner: str | None,
+        current: DbSecret,
+        master: DbSecret | None,
+    ) -> None:
+        """RotateImmediately=false: the function could rotate this secret (its current
+        credentials, and the superuser's for alternating users, log in)."""
+        if strategy is Strategy.MANAGED:
+            self.test_secret(strategy, secret_arn=secret_arn, owner=owner, pending=current)
+            return
+        self._login(self._endpoint(current), current.login, "with current secret")
+        if strategy is Strategy.MULTI_USER:
+            if master is None:
+                raise StepFailed("masterarn key is missing from secret JSON", code="InvalidSecret")
+            if not master.same_server(current):
+                raise StepFailed(
+                    "Current database host is not the same host as master", code="InvalidSecret"
+                )
+            self._login(self._endpoint(master), master.login, "with master secret")
+
+    def _login(self, where: Endpoint, login: Login, which: str) -> None:
+        check = self.accounts.check_login(where, login)
+        if not check.ok:
+            raise StepFailed(
+                f"testSecret: Unable to log into database {which}: {check.reason}",
+                code="LoginFailed",
+            )
+
+    def _endpoint(self, secret: DbSecret) -> Endpoint:
+        return endpoint(secret, self.trust, connect_timeout=self.connect_timeout)
+
+    def _service(self, owner: str | None) -> ManagedRotation:
+        service = self.managed.get(owner or "")
+        if service is None:
+            raise StepFailed(
+                f"The secret is managed by {owner}, which cannot rotate it now",
+                code="ServiceUnavailable",
+            )
+        return service
+
+
+def _failed(exc: EngineError) -> StepFailed:
+    return StepFailed(str(exc) or type(exc).__name__, code=type(exc).__name__)
+
+
+def _engine(fn: Callable[[], None]) -> None:
+    try:
+        fn()
+    except EngineError as exc:
+        raise _failed(exc) from None

@@ -1,0 +1,242 @@
+"""Rotation execution and scheduling over a real store, with a fixed clock.
+
+The database side is ``engines.fake.FakeAccounts`` (the engine package's in-memory
+``Accounts``: SCRAM verifiers, logins, clones); KMS is the ``AesDataKeys`` test double of
+``test_secretsmanager_service``. Everything else is the production code: the executor, the
+scheduler, the job queue, labels and events. The real PostgreSQL runs in
+``tests/api/test_secretsmanager_rotation.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from test_secretsmanager_service import ACCOUNT, REGION, T0, Harness
+
+from warden.core.ids import RandomIds
+from warden.core.redacted import Redacted
+from warden.engines.base import Endpoint, Login
+from warden.engines.fake import FakeAccounts
+from warden.services.secretsmanager.dbsecret import Trust
+from warden.services.secretsmanager.handlers import deps_for
+from warden.services.secretsmanager.rotation import ROTATE_JOB
+from warden.services.secretsmanager.rotation_workers import RotationConfig, build_workers
+from warden.services.secretsmanager.rotator import RotationExecutor
+from warden.services.secretsmanager.scheduler import RotationScheduler
+from warden.store.db import Store
+from warden.store.schema import JobState, accounts, audit_events, jobs
+
+FN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:SecretsManagerRDSPostgreSQLRotation"
+SINGLE, MULTI = FN + "SingleUser", FN + "MultiUser"
+DB = Endpoint(host="db.example", port=5432)
+NODE = "host:/data"
+
+
+class Rig(Harness):
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.db = FakeAccounts()
+        self.db.add_role(DB, "master", "master-pw", admin=True)
+        self.db.add_role(DB, "app", "app-pw-0")
+        self.deps = deps_for(store, self.clock, RandomIds(), self.keys, self.jobs)
+        self.workers = build_workers(self.deps, self.config())
+
+    def call(self, operation: str, **params: Any) -> Any:
+        if operation in {"CreateSecret", "PutSecretValue", "RotateSecret"}:
+            params.setdefault("ClientRequestToken", str(uuid.uuid4()))  # as the SDKs do
+        return super().call(operation, **params)
+
+    def config(self) -> RotationConfig:
+        return RotationConfig(accounts=self.db, trust=Trust(), node=NODE, executors=1)
+
+    @property
+    def executor(self) -> RotationExecutor:
+        worker = self.workers[1].worker
+        assert isinstance(worker, RotationExecutor)
+        return worker
+
+    @property
+    def scheduler(self) -> RotationScheduler:
+        worker = self.workers[0].worker
+        assert isinstance(worker, RotationScheduler)
+        return worker
+
+    def drain(self) -> int:
+        ran = 0
+        while self.executor.run_once():
+            ran += 1
+        return ran
+
+    def value(self, name: str, stage: str = "AWSCURRENT") -> dict[str, Any]:
+        got = self.call("GetSecretValue", SecretId=name, VersionStage=stage)
+        return dict(json.loads(got["SecretString"]))
+
+    def logs_in(self, doc: dict[str, Any]) -> bool:
+        return self.db.check_login(DB, Login(doc["username"], Redacted(doc["password"]))).ok
+
+    def events(self) -> list[tuple[str, str | None]]:
+        query = sa.select(audit_events.c.event_name, audit_events.c.error_code).order_by(
+            audit_events.c.seq
+        )
+        with self.store.read() as conn:
+            return [(r[0], r[1]) for r in conn.execute(query)]
+
+    def job_states(self) -> list[str]:
+        with self.store.read() as conn:
+            return [
+                r[0] for r in conn.execute(sa.select(jobs.c.state).where(jobs.c.kind == ROTATE_JOB))
+            ]
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    store = Store.sqlite_in(tmp_path)
+    with store.begin() as conn:
+        conn.execute(
+            accounts.insert().values(
+                account_id=ACCOUNT, created_at=T0, root_password_hash="x", root_user_id=ACCOUNT
+            )
+        )
+    yield Rig(store)
+    store.close()
+
+
+def _secret(rig: Rig, name: str, username: str, password: str, **extra: Any) -> str:
+    doc = {"engine": "postgres", "host": DB.host, "port": DB.port, "username": username}
+    doc |= {"password": password, "dbname": "postgres", **extra}
+    return str(rig.call("CreateSecret", Name=name, SecretString=json.dumps(doc))["ARN"])
+
+
+def test_single_user_rotation_changes_the_password_and_moves_the_labels(rig: Rig) -> None:
+    _secret(rig, "single", "app", "app-pw-0")
+    started = rig.call("RotateSecret", SecretId="single", RotationLambdaARN=SINGLE)
+    assert rig.drain() == 1
+    new = rig.value("single")
+    assert new["username"] == "app" and new["password"] != "app-pw-0"
+    assert len(new["password"]) == 32 and not set(new["password"]) & set(":/@\"'\\")
+    assert rig.logs_in(new)
+    assert not rig.logs_in(rig.value("single", "AWSPREVIOUS"))
+    assert rig.value("single", "AWSPREVIOUS")["password"] == "app-pw-0"
+    described = rig.call("DescribeSecret", SecretId="single")
+    assert described["VersionIdsToStages"][started["VersionId"]] == ["AWSCURRENT"]
+    assert described["LastRotatedDate"] == T0
+    assert [e for e, _ in rig.events()] == ["RotationStarted", "RotationSucceeded"]
+    assert rig.job_states() == [JobState.DONE.value]
+
+
+def test_alternating_users_keep_the_previous_user_working(rig: Rig) -> None:
+    master = _secret(rig, "master", "master", "master-pw")
+    _secret(rig, "multi", "app", "app-pw-0", masterarn=master)
+    rig.call("RotateSecret", SecretId="multi", RotationLambdaARN=MULTI)
+    rig.drain()
+    first = rig.value("multi")
+    assert first["username"] == "app_clone" and rig.logs_in(first)
+    assert rig.logs_in(rig.value("multi", "AWSPREVIOUS"))  # app still logs in
+    rig.call("RotateSecret", SecretId="multi")
+    rig.drain()
+    second = rig.value("multi")
+    assert second["username"] == "app" and second["password"] != "app-pw-0"
+    assert rig.logs_in(second) and rig.logs_in(rig.value("multi", "AWSPREVIOUS"))
+
+
+def test_a_failed_step_is_retried_with_the_same_pending_password(rig: Rig) -> None:
+    _secret(rig, "flaky", "app", "app-pw-0")
+    roles = rig.db.servers[(DB.host, DB.port)]
+    saved = roles.pop("app")  # the server refuses every password of the user for now
+    pending_id = rig.call("RotateSecret", SecretId="flaky", RotationLambdaARN=SINGLE)["VersionId"]
+    rig.drain()
+    assert rig.events()[-1] == ("RotationFailed", "LoginFailed")
+    pending = rig.value("flaky", "AWSPENDING")
+    assert rig.value("flaky")["password"] == "app-pw-0"  # AWSCURRENT untouched
+    roles["app"] = saved
+    assert rig.drain() == 0  # backing off
+    rig.clock.advance(timedelta(minutes=1))
+    assert rig.drain() == 1
+    assert rig.value("flaky") == pending  # the password createSecret made the first time
+    described = rig.call("DescribeSecret", SecretId="flaky")
+    assert described["VersionIdsToStages"][pending_id] == ["AWSCURRENT"]
+
+
+def test_unknown_function_and_wrong_master_are_recorded_failures(rig: Rig) -> None:
+    other = FN.replace("PostgreSQLRotation", "MySQLRotation") + "SingleUser"
+    _secret(rig, "nolambda", "app", "app-pw-0")
+    rig.call("RotateSecret", SecretId="nolambda", RotationLambdaARN=other)
+    rig.drain()
+    assert rig.events()[-1] == ("RotationFailed", "AccessDeniedException")
+    assert rig.job_states() == [JobState.FAILED.value]  # cannot be invoked: not retried
+    master = _secret(rig, "badmaster", "master", "not-the-password")
+    _secret(rig, "multi2", "app", "app-pw-0", masterarn=master)
+    rig.call("RotateSecret", SecretId="multi2", RotationLambdaARN=MULTI)
+    rig.drain()
+    assert rig.events()[-1] == ("RotationFailed", "LoginFailed")
+    assert rig.value("multi2")["password"] == "app-pw-0"
+
+
+def test_manual_write_and_cancel_stop_the_rotation(rig: Rig) -> None:
+    _secret(rig, "manual", "app", "app-pw-0")
+    rig.call("RotateSecret", SecretId="manual", RotationLambdaARN=SINGLE)
+    rig.call("PutSecretValue", SecretId="manual", SecretString='{"manual": true}')
+    rig.drain()
+    assert rig.events()[-1] == ("RotationAbandoned", None)
+    assert rig.value("manual") == {"manual": True}
+    assert rig.logs_in({"username": "app", "password": "app-pw-0"})
+
+
+def test_rotate_immediately_false_runs_only_the_test(rig: Rig) -> None:
+    _secret(rig, "later", "app", "app-pw-0")
+    rig.call(
+        "RotateSecret",
+        SecretId="later",
+        RotationLambdaARN=SINGLE,
+        RotateImmediately=False,
+        RotationRules={"AutomaticallyAfterDays": 1},
+    )
+    rig.drain()
+    assert [e for e, _ in rig.events()] == ["TestRotationStarted", "TestRotationSucceeded"]
+    described = rig.call("DescribeSecret", SecretId="later")
+    assert list(described["VersionIdsToStages"].values()) == [["AWSCURRENT"]]
+    assert rig.value("later")["password"] == "app-pw-0"
+
+
+def test_the_scheduler_starts_each_window_once(rig: Rig) -> None:
+    _secret(rig, "sched", "app", "app-pw-0")
+    rig.call(
+        "RotateSecret",
+        SecretId="sched",
+        RotationLambdaARN=SINGLE,
+        RotateImmediately=False,
+        RotationRules={"AutomaticallyAfterDays": 2},
+    )
+    rig.drain()
+    assert rig.scheduler.tick() is False and rig.drain() == 0  # not due yet
+    rig.clock.advance(timedelta(days=2))
+    rig.scheduler.tick()
+    rig.scheduler.tick()
+    assert rig.drain() == 1
+    assert rig.value("sched")["password"] != "app-pw-0"
+    assert rig.logs_in(rig.value("sched"))
+    described = rig.call("DescribeSecret", SecretId="sched")
+    assert described["LastRotatedDate"] == rig.clock.now()
+    assert described["NextRotationDate"] > rig.clock.now() + timedelta(days=1)
+    rig.scheduler.tick()
+    assert rig.drain() == 0
+    names = [e for e, _ in rig.events()]
+    assert names.count("RotationSucceeded") == 1
+
+
+def test_a_restarted_node_resumes_its_interrupted_rotation_at_once(rig: Rig) -> None:
+    _secret(rig, "orphan", "app", "app-pw-0")
+    rig.call("RotateSecret", SecretId="orphan", RotationLambdaARN=SINGLE)
+    claimed = rig.jobs.claim(f"{NODE}/deadbeef/0", [ROTATE_JOB], lease=timedelta(hours=1))
+    assert claimed is not None  # a process of this node took it, then died
+    other = rig.jobs.claim("elsewhere/cafe/0", [ROTATE_JOB], lease=timedelta(hours=1))
+    assert other is None
+    assert rig.drain() == 1  # the new process released the orphan before claiming
+    assert rig.logs_in(rig.value("orphan"))
