@@ -156,13 +156,19 @@ class RdsServer:
                     DBInstanceIdentifier=inst["DBInstanceIdentifier"], SkipFinalSnapshot=True
                 )
         until(lambda: not self.rds.describe_db_instances()["DBInstances"], timeout=60)
-        for cluster in self.rds.describe_db_clusters()["DBClusters"]:
-            ident = cluster["DBClusterIdentifier"]
-            with contextlib.suppress(ClientError):
-                self.rds.modify_db_cluster(DBClusterIdentifier=ident, DeletionProtection=False)
-            with contextlib.suppress(ClientError):
-                self.rds.delete_db_cluster(DBClusterIdentifier=ident, SkipFinalSnapshot=True)
-        until(lambda: not self.rds.describe_db_clusters()["DBClusters"], timeout=60)
+
+        def clusters_gone() -> bool:
+            # A cluster still modifying refuses deletion: ask again until it is gone.
+            remaining = self.rds.describe_db_clusters()["DBClusters"]
+            for cluster in remaining:
+                ident = cluster["DBClusterIdentifier"]
+                with contextlib.suppress(ClientError):
+                    self.rds.modify_db_cluster(DBClusterIdentifier=ident, DeletionProtection=False)
+                with contextlib.suppress(ClientError):
+                    self.rds.delete_db_cluster(DBClusterIdentifier=ident, SkipFinalSnapshot=True)
+            return not remaining
+
+        until(clusters_gone, timeout=60, every=1.0)
 
     def close(self) -> None:
         try:
