@@ -57,9 +57,8 @@ from warden.store.keyring import PAGINATION, KeyRing
 from .audit import AuditWriter
 from .datadir import Settings, check_private
 from .instance_ca import DataDirCa
-from .kms_access import AuthorizerKeyAccess
 from .pipeline import Pipeline
-from .secret_access import AuthorizerSecretAccess
+from .resource_access import AuthorizerKeyAccess, AuthorizerSecretAccess
 from .tls import TlsPaths
 from .workers import Scheduled, Workers
 

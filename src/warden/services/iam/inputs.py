@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from warden.policy import PolicyError, PolicyKind, check
+from warden.services.validation import member_name, validation_message
 
 from .errors import InvalidInput, LimitExceeded, ValidationError, from_policy_error
 
@@ -46,15 +47,10 @@ MAX_DOCUMENT = 131_072
 
 
 def _fail(member: str, value: object, constraint: str, *, echo: bool = True) -> ValidationError:
-    shown = f"Value '{value}' at" if echo else "Value at"
-    return ValidationError(
-        message=f"1 validation error detected: {shown} '{member}' failed to satisfy "
-        f"constraint: {constraint}"
-    )
+    return ValidationError(message=validation_message(member, value, constraint, echo=echo))
 
 
-def _member(name: str) -> str:
-    return name[:1].lower() + name[1:]
+_member = member_name
 
 
 def text(

@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from warden.services.validation import member_name, validation_message
+
 from .errors import InvalidParameterValue, PackedPolicyTooLarge, ValidationError
 
 NAME = re.compile(r"[\w+=,.@-]*")
@@ -41,15 +43,10 @@ MAX_TAGS = 50
 
 
 def fail(member: str, value: object, constraint: str, *, echo: bool = True) -> ValidationError:
-    shown = f"Value '{value}' at" if echo else "Value at"
-    return ValidationError(
-        message=f"1 validation error detected: {shown} '{member}' failed to satisfy "
-        f"constraint: {constraint}"
-    )
+    return ValidationError(message=validation_message(member, value, constraint, echo=echo))
 
 
-def _member(name: str) -> str:
-    return name[:1].lower() + name[1:]
+_member = member_name
 
 
 def text(
