@@ -33,6 +33,7 @@ from warden.store.schema import access_keys, audit_events, audit_resources
 log = logging.getLogger("warden.audit")
 
 _BATCH = 512
+_PUT_TIMEOUT = 10.0
 _LINGER = 0.05  # seconds a batch may wait for company before it commits
 
 
@@ -75,7 +76,12 @@ class AuditWriter:
         self._thread.start()
 
     def record(self, rec: AuditRecord) -> None:
-        self._queue.put(rec)
+        try:
+            self._queue.put(rec, timeout=_PUT_TIMEOUT)
+        except queue.Full:
+            # The writer cannot keep up or is stuck: say so; the pipeline then refuses calls.
+            self._failed = True
+            log.error("audit queue full for %.0f s; refusing calls until it drains", _PUT_TIMEOUT)
 
     def flush(self, timeout: float = 30.0) -> None:
         marker = _Flush()
@@ -117,12 +123,18 @@ class AuditWriter:
                     )
                 except queue.Empty:
                     break
-            if batch:
-                self._write(batch)
-            for m in markers:
-                m.done.set()
+            try:
+                if batch:
+                    self._write(batch, stopping=stop)
+            except Exception:
+                # Never let the writer thread die: a dead writer would hang every caller.
+                log.exception("audit writer failed on a batch of %d", len(batch))
+                self._failed = True
+            finally:
+                for m in markers:
+                    m.done.set()
 
-    def _write(self, batch: Sequence[AuditRecord]) -> None:
+    def _write(self, batch: Sequence[AuditRecord], *, stopping: bool = False) -> None:
         events = [_row(r) for r in batch]
         resources = [
             {"event_id": r.event_id, "resource_name": arn, "resource_type": rtype}
@@ -133,7 +145,8 @@ class AuditWriter:
         for r in batch:
             if r.key_used and r.access_key_id and not r.access_key_id.startswith("ASIA"):
                 used[r.access_key_id] = r
-        for attempt in range(3):
+        attempt = 0
+        while True:
             try:
                 with self._store.begin() as conn:
                     conn.execute(audit_events.insert(), events)
@@ -152,8 +165,15 @@ class AuditWriter:
                 self._failed = False
                 return
             except sa.exc.SQLAlchemyError:
-                log.exception("audit batch of %d failed (attempt %d)", len(batch), attempt + 1)
-        self._failed = True
+                attempt += 1
+                log.exception("audit batch of %d failed (attempt %d)", len(batch), attempt)
+                # Records are not dropped: the pipeline refuses calls while this batch waits,
+                # and the batch is retried until the store takes it (or the server stops).
+                self._failed = True
+                if stopping and attempt >= 3:
+                    log.error("dropping %d audit records at shutdown", len(batch))
+                    return
+                time.sleep(min(5.0, 0.2 * attempt))
 
 
 def _row(r: AuditRecord) -> dict[str, Any]:

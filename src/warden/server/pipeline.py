@@ -59,6 +59,12 @@ class AuthorizedCall:
     decision: Decision
 
 
+class ServiceUnavailable(AwsError):
+    code = "ServiceUnavailable"
+    status = 503
+    sender_fault = False
+
+
 class NotImplementedOperation(AwsError):
     """The model knows the operation; warden does not serve it (yet)."""
 
@@ -119,6 +125,11 @@ class Pipeline:
         request_id = self._ids.request_id()
         trace = _Trace(source_ip=req.source_ip, secure=req.secure)
         error: AwsError | None = None
+        if not self._audit.healthy:
+            # No call is served that cannot be audited (fail closed).
+            return self._wire.serialize_error(
+                None, ServiceUnavailable(message="The audit trail is unavailable."), request_id
+            )
         try:
             routed = self.route(req, trace)
             call = self.parse(routed, trace)

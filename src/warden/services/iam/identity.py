@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,10 +24,11 @@ from warden.core.clock import Clock
 from warden.core.principal import Principal, PrincipalType
 from warden.core.redacted import Redacted
 from warden.store.db import Store
-from warden.store.keyring import KeyRing
+from warden.store.keyring import KeyRing, UnsealError
 from warden.store.schema import access_keys, iam_roles, iam_users, sts_credentials
 
 CACHE_SECONDS = 2.0
+log = logging.getLogger("warden.iam")
 
 
 def access_key_aad(access_key_id: str) -> bytes:
@@ -82,6 +84,7 @@ class Identities:
         self._clock = clock
         self._cache: dict[str, ResolvedKey] = {}
         self._lock = threading.Lock()
+        self._generation = 0
 
     def resolve(self, access_key_id: str, session_token: str | None) -> ResolvedKey | None:
         """The key's principal and secret, or None if no such active key exists.
@@ -112,6 +115,8 @@ class Identities:
         """An IAM write happened: resolve every key afresh (a deactivated key stops at once)."""
         with self._lock:
             self._cache.clear()
+            # A load that read the store before this write must not cache what it read.
+            self._generation += 1
 
     def forget(self, access_key_id: str) -> None:
         with self._lock:
@@ -125,15 +130,23 @@ class Identities:
         return None
 
     def _load(self, access_key_id: str) -> ResolvedKey | None:
-        if access_key_id.startswith("ASIA"):
-            key = self._load_temporary(access_key_id)
-        else:
-            key = self._load_long_term(access_key_id)
+        with self._lock:
+            generation = self._generation
+        try:
+            if access_key_id.startswith("ASIA"):
+                key = self._load_temporary(access_key_id)
+            else:
+                key = self._load_long_term(access_key_id)
+        except UnsealError:
+            # A stored secret that does not decrypt is not a usable key (fail closed, no 500).
+            log.error("the stored secret of access key %s does not decrypt", access_key_id)
+            return None
         if key is not None:
             with self._lock:
                 if len(self._cache) > 10_000:
                     self._cache.clear()
-                self._cache[access_key_id] = key
+                if generation == self._generation:
+                    self._cache[access_key_id] = key
         return key
 
     def _load_long_term(self, akid: str) -> ResolvedKey | None:
@@ -172,11 +185,15 @@ class Identities:
 
     def _load_temporary(self, akid: str) -> ResolvedKey | None:
         query = (
-            sa.select(sts_credentials, iam_roles.c.arn.label("role_arn"))
+            sa.select(
+                sts_credentials,
+                iam_roles.c.arn.label("role_arn"),
+                iam_users.c.user_id.label("live_user_id"),
+            )
             .select_from(
                 sts_credentials.outerjoin(
                     iam_roles, iam_roles.c.role_id == sts_credentials.c.role_id
-                )
+                ).outerjoin(iam_users, iam_users.c.user_id == sts_credentials.c.source_user_id)
             )
             .where(sts_credentials.c.access_key_id == akid)
         )
@@ -186,6 +203,8 @@ class Identities:
             return None
         if row["role_id"] and row["role_arn"] is None:
             return None  # the role was deleted: its sessions stop working
+        if row["principal_type"] == PrincipalType.IAM_USER.value and row["live_user_id"] is None:
+            return None  # so was the user whose GetSessionToken made this session
         secret = self._ring.unseal(row["secret_ciphertext"], aad=access_key_aad(akid)).decode()
         ptype = PrincipalType(row["principal_type"])
         if row["role_id"]:

@@ -59,11 +59,14 @@ class PolicySets:
         self._compiled = PolicyCache()
         self._sets: dict[str, tuple[float, PolicySet]] = {}
         self._lock = threading.Lock()
+        self._generation = 0
 
     def invalidate(self) -> None:
         """Forget every principal's policy set (compiled documents stay: they are immutable)."""
         with self._lock:
             self._sets.clear()
+            # A load that read the store before this write must not cache what it read.
+            self._generation += 1
 
     def for_user(self, user_id: str) -> PolicySet:
         return self._cached("user:" + user_id, lambda: self._load_user_policies(user_id))
@@ -75,6 +78,7 @@ class PolicySets:
         now = self._clock.monotonic()
         with self._lock:
             hit = self._sets.get(key)
+            generation = self._generation
         if hit is not None and now - hit[0] < CACHE_SECONDS:
             return hit[1]
         try:
@@ -85,7 +89,8 @@ class PolicySets:
         with self._lock:
             if len(self._sets) > 10_000:
                 self._sets.clear()
-            self._sets[key] = (now, loaded)
+            if generation == self._generation:
+                self._sets[key] = (now, loaded)
         return loaded
 
     def session(self, text: str) -> tuple[CompiledPolicy, ...] | None:
