@@ -139,7 +139,8 @@ class AuditWriter:
         resources = [
             {"event_id": r.event_id, "resource_name": arn, "resource_type": rtype}
             for r in batch
-            for arn, rtype in zip(r.resource_arns, r.resource_types, strict=False)
+            # A call may name one resource twice (BatchGetSecretValue): index it once.
+            for arn, rtype in dict.fromkeys(zip(r.resource_arns, r.resource_types, strict=False))
         ]
         used: dict[str, AuditRecord] = {}
         for r in batch:
@@ -164,6 +165,12 @@ class AuditWriter:
                         )
                 self._failed = False
                 return
+            except sa.exc.IntegrityError:
+                # The data, not the store, is at fault: retrying would block every caller
+                # on one hostile request. Write what can be written, record by record.
+                log.exception("audit batch of %d refused; writing it record by record", len(batch))
+                self._write_each(batch)
+                return
             except sa.exc.SQLAlchemyError:
                 attempt += 1
                 log.exception("audit batch of %d failed (attempt %d)", len(batch), attempt)
@@ -174,6 +181,15 @@ class AuditWriter:
                     log.error("dropping %d audit records at shutdown", len(batch))
                     return
                 time.sleep(min(5.0, 0.2 * attempt))
+
+    def _write_each(self, batch: Sequence[AuditRecord]) -> None:
+        for r in batch:
+            try:
+                with self._store.begin() as conn:
+                    conn.execute(audit_events.insert(), [_row(r)])
+            except sa.exc.IntegrityError:
+                log.error("audit record %s refused by the store; skipped", r.event_id)
+        self._failed = False
 
 
 def _row(r: AuditRecord) -> dict[str, Any]:

@@ -63,3 +63,36 @@ def test_a_refusing_store_makes_it_unhealthy_and_nothing_is_lost(tmp_path: Path)
     finally:
         writer.close()
         store.close()
+
+
+def test_a_record_naming_one_resource_twice_is_written_once(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from warden.store.schema import audit_resources
+
+    store = Store.sqlite_in(tmp_path)
+    with store.begin() as conn:
+        conn.execute(
+            accounts.insert().values(
+                account_id=ACCOUNT,
+                created_at=datetime.now(UTC),
+                root_password_hash="x",
+                root_user_id=ACCOUNT,
+            )
+        )
+    writer = AuditWriter(store)
+    try:
+        arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:a-AbCdEf"
+        kind = "AWS::SecretsManager::Secret"
+        twice = replace(_record("dup"), resource_arns=(arn, arn), resource_types=(kind, kind))
+        writer.record(twice)
+        writer.record(_record("after"))
+        writer.flush()
+        assert writer.healthy
+        with store.read() as conn:
+            ids = set(conn.execute(sa.select(audit_events.c.event_id)).scalars())
+            names = list(conn.execute(sa.select(audit_resources.c.resource_name)).scalars())
+        assert ids == {"dup", "after"} and names == [arn]
+    finally:
+        writer.close()
+        store.close()
