@@ -28,7 +28,7 @@ from botocore.serialize import create_serializer
 from warden.protocol.wire import WireRequest
 from warden.server.app import Runtime, open_runtime
 from warden.server.init import init
-from warden.services.iam.identity import access_key_aad
+from warden.store.credentials import access_key_aad
 from warden.store.schema import access_keys, iam_inline_policies, iam_users
 
 ACCOUNT = "123456789012"

@@ -13,6 +13,7 @@ from warden.core.arn import iam_arn
 from warden.core.clock import Clock
 from warden.core.ids import IdFactory
 from warden.core.redacted import Redacted
+from warden.store.credentials import access_key_aad
 from warden.store.db import Store
 from warden.store.keyring import KeyRing
 from warden.store.schema import (
@@ -24,7 +25,6 @@ from warden.store.schema import (
     iam_users,
 )
 
-from .identity import access_key_aad
 from .passwords import generate_password, hash_password
 
 ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"

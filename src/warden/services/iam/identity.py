@@ -10,7 +10,6 @@ digest is compared in constant time.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import threading
@@ -23,20 +22,13 @@ from warden.core.arn import root_arn
 from warden.core.clock import Clock
 from warden.core.principal import Principal, PrincipalType
 from warden.core.redacted import Redacted
+from warden.store.credentials import access_key_aad, token_digest
 from warden.store.db import Store
 from warden.store.keyring import KeyRing, UnsealError
 from warden.store.schema import access_keys, iam_roles, iam_users, sts_credentials
 
 CACHE_SECONDS = 2.0
 log = logging.getLogger("warden.iam")
-
-
-def access_key_aad(access_key_id: str) -> bytes:
-    return b"warden:access-key:" + access_key_id.encode()
-
-
-def token_digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 def _name_from_arn(arn: str, ptype: PrincipalType) -> str:

@@ -1,7 +1,7 @@
 """Access keys: create (at most two per user), activate/deactivate, delete, list, last use.
 
 Invariants: the secret is shown once, in the CreateAccessKey answer, and stored only
-sealed by the key ring with the key id as associated data (``identity.access_key_aad``,
+sealed by the key ring with the key id as associated data (``store.credentials.access_key_aad``,
 exactly as ``bootstrap`` seals the first key), so a ciphertext moved to another row does
 not open. A key belongs to an IAM user, or to the root user when ``user_id`` is NULL.
 A key made Inactive or deleted stops authenticating within the credential cache's
@@ -17,13 +17,13 @@ import sqlalchemy as sa
 
 from warden.core.ids import IdFactory
 from warden.services.context import CallContext
+from warden.store.credentials import access_key_aad
 from warden.store.db import Store
 from warden.store.keyring import KeyRing
 from warden.store.schema import AccessKeyStatus, access_keys, iam_users
 
 from .entities import Kind, caller_user, count, find, listing
 from .errors import InvalidInput, LimitExceeded, NoSuchEntity
-from .identity import access_key_aad
 
 MAX_KEYS = 2
 ROOT_NAME = "root"  # CreateAccessKey's required UserName when the root user owns the key

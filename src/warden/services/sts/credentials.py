@@ -9,7 +9,6 @@ stored. The plaintext secret and token exist only in the answer to the caller.
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,18 +17,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from warden.core.ids import IdFactory
+from warden.store.credentials import access_key_aad, token_digest
 from warden.store.keyring import KeyRing
 from warden.store.schema import sts_credentials
 
 TOKEN_BYTES = 96
-
-
-def key_aad(access_key_id: str) -> bytes:
-    return b"warden:access-key:" + access_key_id.encode()
-
-
-def token_digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +54,7 @@ def issue(conn: sa.Connection, ring: KeyRing, ids: IdFactory, session: Session) 
         sts_credentials.insert().values(
             access_key_id=akid,
             account_id=session.account_id,
-            secret_ciphertext=ring.seal(secret.encode(), aad=key_aad(akid)),
+            secret_ciphertext=ring.seal(secret.encode(), aad=access_key_aad(akid)),
             token_digest=token_digest(token),
             principal_arn=session.principal_arn,
             principal_type=session.principal_type,
