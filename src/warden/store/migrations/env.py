@@ -4,7 +4,7 @@ Invariants: migrations always run on the connection the caller hands over in
 ``config.attributes["connection"]`` (no alembic.ini, no URL here) and in one transaction, so a
 failed upgrade leaves the previous schema intact. On PostgreSQL a transaction-scoped advisory
 lock serialises nodes that start at the same time against one shared store; on SQLite the
-store's ``BEGIN IMMEDIATE`` does the same.
+store's ``BEGIN IMMEDIATE`` does the same (with ``transactional_ddl`` forced on, see ``_run``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # Alembic assumes SQLite cannot roll back DDL and would commit after each revision,
+        # letting a second node read the version table half-way. warden's SQLite connections
+        # do run DDL inside the BEGIN IMMEDIATE transaction, so the whole upgrade is one.
+        transactional_ddl=True,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
