@@ -13,6 +13,9 @@ Invariants:
 
 from __future__ import annotations
 
+# Modules whose tables are reached through their own module (they register on ``metadata``).
+from . import rds_parameter_groups as rds_parameter_groups
+from . import rds_snapshots as rds_snapshots
 from .core import (
     NAMING,
     AuditDecision,

@@ -1,0 +1,3 @@
+"""RDS DB cluster snapshots and their attributes."""
+
+from __future__ import annotations
