@@ -28,9 +28,30 @@ from typing import Any
 import sqlalchemy as sa
 
 from warden.store.db import Store
+from warden.store.prepared import Prepared
 from warden.store.schema import access_keys, audit_events, audit_resources
 
 log = logging.getLogger("warden.audit")
+
+_EVENT_COLUMNS = (
+    "event_id", "event_time", "request_id", "account_id", "region", "event_source",
+    "event_name", "read_only", "principal_arn", "principal_type", "user_name", "access_key_id",
+    "source_ip", "user_agent", "resource_arns", "resource_types", "decision", "error_code",
+    "error_message", "request_parameters",
+)  # fmt: skip
+_INSERT_EVENTS = Prepared(sa.insert(audit_events), columns=_EVENT_COLUMNS)
+_INSERT_RESOURCES = Prepared(
+    sa.insert(audit_resources), columns=("event_id", "resource_name", "resource_type")
+)
+_KEY_USED = Prepared(
+    sa.update(access_keys)
+    .where(access_keys.c.access_key_id == sa.bindparam("akid"))
+    .values(
+        last_used_at=sa.bindparam("at", type_=access_keys.c.last_used_at.type),
+        last_used_service=sa.bindparam("service"),
+        last_used_region=sa.bindparam("region"),
+    )
+)
 
 _BATCH = 512
 _PUT_TIMEOUT = 10.0
@@ -150,18 +171,15 @@ class AuditWriter:
         while True:
             try:
                 with self._store.begin() as conn:
-                    conn.execute(audit_events.insert(), events)
-                    if resources:
-                        conn.execute(audit_resources.insert(), resources)
+                    _INSERT_EVENTS.run_many(conn, events)
+                    _INSERT_RESOURCES.run_many(conn, resources)
                     for akid, r in used.items():
-                        conn.execute(
-                            access_keys.update()
-                            .where(access_keys.c.access_key_id == akid)
-                            .values(
-                                last_used_at=r.event_time,
-                                last_used_service=r.event_source.split(".")[0],
-                                last_used_region=r.region,
-                            )
+                        _KEY_USED.run(
+                            conn,
+                            akid=akid,
+                            at=r.event_time,
+                            service=r.event_source.split(".")[0],
+                            region=r.region,
                         )
                 self._failed = False
                 return
@@ -186,7 +204,7 @@ class AuditWriter:
         for r in batch:
             try:
                 with self._store.begin() as conn:
-                    conn.execute(audit_events.insert(), [_row(r)])
+                    _INSERT_EVENTS.run_many(conn, [_row(r)])
             except sa.exc.IntegrityError:
                 log.error("audit record %s refused by the store; skipped", r.event_id)
         self._failed = False

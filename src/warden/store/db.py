@@ -13,6 +13,10 @@ Invariants:
   atomic ``UPDATE``. ``read()`` transactions are READ ONLY.
 - The SQLite file (and its -wal/-shm) is mode 0600: it holds password hashes and ciphertexts.
 - Connections are pooled and safe to use from a thread pool, one connection per thread at a time.
+  On SQLite each thread keeps one read-only connection of its own for ``read()`` (a separate
+  engine, so readers never take a writer's place in the pool): opening a pooled connection and
+  its transaction costs more than a small query. A nested ``read()`` on the same thread gets
+  a fresh connection; connections of threads that ended are closed when a new thread asks.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 DB_FILE_NAME = "warden.db"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -45,6 +49,7 @@ class Store:
     def __init__(self, engine: Engine, dialect: Dialect) -> None:
         self.engine = engine
         self.dialect: Dialect = dialect
+        self._readers = _Readers(engine) if dialect == "sqlite" else None
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -77,6 +82,10 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """One read-only transaction: a consistent snapshot; any write in it fails."""
+        if self._readers is not None:
+            with self._readers.transaction() as conn:
+                yield conn
+            return
         with self.engine.connect() as conn:
             if self.dialect == "postgresql":
                 conn.execution_options(postgresql_readonly=True)
@@ -86,6 +95,8 @@ class Store:
                 yield conn
 
     def close(self) -> None:
+        if self._readers is not None:
+            self._readers.close()
         self.engine.dispose()
 
     def __enter__(self) -> Store:
@@ -145,6 +156,72 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+
+
+class _Readers:
+    """One read-only SQLite connection per thread, from an unpooled engine of its own."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = sa.create_engine(
+            engine.url, poolclass=NullPool, connect_args={"timeout": BUSY_TIMEOUT_S}
+        )
+        event.listen(self._engine, "connect", _sqlite_on_connect)
+        event.listen(self._engine, "begin", _sqlite_on_begin)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: dict[int, tuple[threading.Thread, Connection]] = {}
+        self._closed = False
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None or conn.closed or conn.in_transaction():
+            if conn is not None and not conn.closed:  # nested: a connection just for this one
+                with self._engine.connect() as other:
+                    other.execution_options(**{_READ_ONLY: True})
+                    with other.begin():
+                        yield other
+                return
+            conn = self._local.conn = self._connect()
+        try:
+            with conn.begin():
+                yield conn
+        except sa.exc.DBAPIError as exc:
+            if exc.connection_invalidated:
+                self._local.conn = None
+                self._forget(conn)
+            raise
+
+    def _connect(self) -> Connection:
+        conn = self._engine.connect()
+        conn.execution_options(**{_READ_ONLY: True})
+        me = threading.current_thread()
+        with self._lock:
+            if self._closed:
+                conn.close()
+                raise RuntimeError("the store is closed")
+            for ident, (thread, old) in list(self._open.items()):
+                if not thread.is_alive():
+                    del self._open[ident]
+                    old.close()
+            self._open[me.ident or 0] = (me, conn)
+        return conn
+
+    def _forget(self, conn: Connection) -> None:
+        with self._lock:
+            for ident, (_, known) in list(self._open.items()):
+                if known is conn:
+                    del self._open[ident]
+        conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            conns = [conn for _, conn in self._open.values()]
+            self._open.clear()
+        for conn in conns:
+            conn.close()
+        self._engine.dispose()
 
 
 def _sqlite_on_begin(conn: Connection) -> None:

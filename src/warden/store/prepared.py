@@ -1,0 +1,145 @@
+"""Statements compiled once and run on the driver's cursor, for the calls every request makes.
+
+SQLAlchemy's per-execution work (cache keys, parameter construction, result objects, events)
+costs several times what SQLite itself spends on a small query or a batch insert; the
+request path (credential and policy lookups, describe calls, the audit trail) pays it on
+every call. A ``Prepared`` compiles its Core statement once per dialect with SQLAlchemy's
+own compiler and keeps the bind and result processors of the statement's column types, so
+values are converted exactly as SQLAlchemy converts them (``UtcDateTime``, JSON, Boolean).
+
+Invariants: a prepared statement always runs on the DBAPI connection of a SQLAlchemy
+``Connection`` inside that connection's transaction (``Store.read``/``Store.begin``), so
+transaction boundaries, isolation and ``query_only``/READ ONLY are the store's; values are
+always bound as parameters, never written into the SQL text; statements needing
+per-execution SQL (expanding ``IN`` lists, post-compile limits) are refused when prepared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import ClauseElement, Select
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.types import TypeEngine
+
+Processor = Callable[[Any], Any] | None
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...]  # bind names in the order the driver expects them
+    positional: bool
+    binds: tuple[Processor, ...]
+    columns: tuple[str, ...]
+    results: tuple[Processor, ...]
+
+    def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        converted = [
+            value if proc is None else proc(value)
+            for value, proc in zip((values[n] for n in self.names), self.binds, strict=True)
+        ]
+        return converted if self.positional else dict(zip(self.names, converted, strict=True))
+
+    def row(self, raw: Sequence[Any]) -> Row:
+        return {
+            name: value if proc is None else proc(value)
+            for name, value, proc in zip(self.columns, raw, self.results, strict=True)
+        }
+
+
+class Prepared:
+    """One statement; ``columns`` names an INSERT's/UPDATE's parameters (all given per row)."""
+
+    def __init__(self, statement: ClauseElement, *, columns: Iterable[str] = ()) -> None:
+        self._statement = statement
+        self._columns = list(columns)
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _for(self, dialect: Dialect) -> _Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            found = self._compiled[dialect.name] = self._compile(dialect)
+        return found
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        compiled = self._statement.compile(dialect=dialect, column_keys=self._columns or None)
+        if not isinstance(compiled, SQLCompiler):
+            raise TypeError("only SQL statements can be prepared")
+        if "POSTCOMPILE" in compiled.string:
+            raise ValueError("a prepared statement cannot need per-execution SQL")
+        order = compiled.positiontup if dialect.positional else list(compiled.binds)
+        names = tuple(n for n in order or () if n)
+        selected = (
+            list(self._statement.selected_columns) if isinstance(self._statement, Select) else []
+        )
+        return _Compiled(
+            sql=compiled.string,
+            names=names,
+            positional=bool(dialect.positional),
+            binds=tuple(_bind(compiled.binds[n].type, dialect) for n in names),
+            columns=tuple(str(c.key) for c in selected),
+            results=tuple(_result(c.type, dialect) for c in selected),
+        )
+
+    def rows(self, conn: Connection, **values: Any) -> list[Row]:
+        compiled = self._for(conn.dialect)
+        with _cursor(conn, compiled.sql) as cursor:
+            cursor.execute(compiled.sql, compiled.parameters(values))
+            return [compiled.row(raw) for raw in cursor.fetchall()]
+
+    def first(self, conn: Connection, **values: Any) -> Row | None:
+        found = self.rows(conn, **values)
+        return found[0] if found else None
+
+    def run(self, conn: Connection, **values: Any) -> int:
+        """Execute once; the number of rows affected."""
+        compiled = self._for(conn.dialect)
+        with _cursor(conn, compiled.sql) as cursor:
+            cursor.execute(compiled.sql, compiled.parameters(values))
+            return int(cursor.rowcount)
+
+    def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        compiled = self._for(conn.dialect)
+        with _cursor(conn, compiled.sql) as cursor:
+            cursor.executemany(compiled.sql, [compiled.parameters(r) for r in rows])
+
+
+@contextmanager
+def _cursor(conn: Connection, sql: str) -> Iterator[Any]:
+    """A driver cursor in ``conn``'s transaction; driver errors become SQLAlchemy's, as from
+    ``Connection.execute`` (a lost connection is invalidated, never reused)."""
+    if not conn.in_transaction():
+        raise RuntimeError("prepared statements run inside Store.read() or Store.begin()")
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    driver = conn.connection.driver_connection
+    cursor = driver.cursor()  # type: ignore[union-attr]
+    try:
+        yield cursor
+    except dbapi_error as exc:
+        lost = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            sql, None, exc, dbapi_error, connection_invalidated=lost, dialect=conn.dialect
+        ) from exc
+    finally:
+        with suppress(Exception):
+            cursor.close()
+
+
+# The dialect's own variant of a type converts for its driver (SQLite keeps timestamps as text).
+def _bind(kind: TypeEngine[Any], dialect: Dialect) -> Processor:
+    return kind.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _result(kind: TypeEngine[Any], dialect: Dialect) -> Processor:
+    return kind.dialect_impl(dialect).result_processor(dialect, None)
