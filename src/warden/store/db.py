@@ -227,8 +227,20 @@ class _Readers:
 def _sqlite_on_begin(conn: Connection) -> None:
     # query_only is connection state, so a transaction sets it when the pooled connection's
     # last one differed: readers on, writers off (remembered in the connection's info).
+    # Both go straight to the driver: statements without parameters or results gain nothing
+    # from SQLAlchemy's execution machinery, which costs more than SQLite does here.
     read_only = bool(conn.get_execution_options().get(_READ_ONLY))
     if conn.info.get(_READ_ONLY) is not read_only:
-        conn.exec_driver_sql(f"PRAGMA query_only = {'ON' if read_only else 'OFF'}")
+        _driver_execute(conn, f"PRAGMA query_only = {'ON' if read_only else 'OFF'}")
         conn.info[_READ_ONLY] = read_only
-    conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+    _driver_execute(conn, "BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+
+
+def _driver_execute(conn: Connection, sql: str) -> None:
+    # SQLAlchemy does not wrap what a begin listener raises: errors (a busy database) are
+    # turned into its exceptions here, as exec_driver_sql would.
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        conn.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
+    except dbapi_error as exc:
+        raise sa.exc.DBAPIError.instance(sql, None, exc, dbapi_error, dialect=conn.dialect) from exc

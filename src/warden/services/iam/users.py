@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from warden.core.ids import IdFactory
 from warden.services.context import CallContext
 from warden.store.db import Store
+from warden.store.prepared import Prepared
 from warden.store.schema import (
     access_keys,
     iam_attachments,
@@ -43,7 +44,7 @@ from .errors import DeleteConflict, LimitExceeded
 MAX_USERS = 5000
 
 # Built once: constructing a select costs more than running it on SQLite.
-_USERS_OF_ACCOUNT = (
+_USERS_OF_ACCOUNT = Prepared(
     sa.select(iam_users)
     .where(iam_users.c.account_id == sa.bindparam("account"))
     .order_by(iam_users.c.name_lower)
@@ -147,7 +148,7 @@ class Users:
     def list_users(self, ctx: CallContext, params: Mapping[str, Any]) -> dict[str, Any]:
         prefix = inputs.path_prefix(params)
         with self._store.read() as conn:
-            rows = conn.execute(_USERS_OF_ACCOUNT, {"account": ctx.account_id}).mappings()
+            rows = _USERS_OF_ACCOUNT.rows(conn, account=ctx.account_id)
             # Path prefixes are compared here: IAM paths may contain LIKE's wildcards.
             users = [user_out(r) for r in rows if r["path"].startswith(prefix)]
         page, more = ctx.page(users)

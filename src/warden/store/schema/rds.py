@@ -81,6 +81,11 @@ rds_clusters = sa.Table(
     *_volume_columns(nullable=False),
     json_list("tags"),
     ts("created_at"),
+    # ManageMasterUserPassword: the Secrets Manager secret holding the master password
+    # (name NULL: not managed; ARN NULL until the secret exists).
+    sa.Column("master_secret_name", sa.String(), nullable=True),
+    sa.Column("master_secret_kms_key_id", sa.String(), nullable=True),
+    sa.Column("master_secret_arn", sa.String(), nullable=True, index=True, unique=True),
     sa.UniqueConstraint("account_id", "region", "identifier"),
 )
 
