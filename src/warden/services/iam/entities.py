@@ -152,7 +152,7 @@ def boundary_out(arn: str | None) -> dict[str, Any]:
     }
 
 
-def user_out(row: RowMapping | Mapping[str, Any], *, full: bool = False) -> dict[str, Any]:
+def user_out(row: Mapping[Any, Any], *, full: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {
         "Path": row["path"],
         "UserName": row["name"],

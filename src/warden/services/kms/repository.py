@@ -7,7 +7,7 @@ linger until ``delete_key`` runs); listings skip such keys too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from warden.store.prepared import Prepared
 from warden.store.schema import (
     KmsKeyState,
     KmsRotationType,
@@ -60,9 +61,15 @@ def _live(key: Key | None, now: datetime) -> Key | None:
     return None if key is None or key.gone(now) else key
 
 
+_BY_ID = Prepared(sa.select(kms_keys).where(kms_keys.c.key_id == sa.bindparam("key_id")))
+
+
 def by_id(conn: Connection, key_id: str, now: datetime, *, lock: bool = False) -> Key | None:
-    query = sa.select(kms_keys).where(kms_keys.c.key_id == key_id)
-    row = conn.execute(query.with_for_update() if lock else query).mappings().first()
+    if lock:
+        query = sa.select(kms_keys).where(kms_keys.c.key_id == key_id).with_for_update()
+        row: Mapping[Any, Any] | None = conn.execute(query).mappings().first()
+    else:
+        row = _BY_ID.first(conn, key_id=key_id)
     return _live(Key.from_row(row) if row else None, now)
 
 

@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 
+from warden.store.prepared import Prepared
 from warden.store.schema import (
     secretsmanager_secrets as secrets_t,
 )
@@ -31,8 +32,32 @@ from .model import SecretRecord, VersionRecord
 from .names import SecretRef
 
 
-def _live(now: datetime) -> sa.ColumnElement[bool]:
+def _live(now: datetime | sa.BindParameter[datetime]) -> sa.ColumnElement[bool]:
     return sa.or_(secrets_t.c.deletion_at.is_(None), secrets_t.c.deletion_at > now)
+
+
+def _finder(column: sa.Column[str], *, for_update: bool) -> Prepared:
+    query = sa.select(secrets_t).where(
+        column == sa.bindparam("ref"),
+        secrets_t.c.account_id == sa.bindparam("account"),
+        secrets_t.c.region == sa.bindparam("region"),
+        _live(sa.bindparam("now", type_=secrets_t.c.deletion_at.type)),
+    )
+    return Prepared(query.with_for_update() if for_update else query)
+
+
+# (by ARN, by name) for reading, then for writing (locking the row).
+_FIND = {
+    lock: (_finder(secrets_t.c.arn, for_update=lock), _finder(secrets_t.c.name, for_update=lock))
+    for lock in (False, True)
+}
+_VERSION = Prepared(
+    sa.select(versions_t).where(
+        versions_t.c.secret_arn == sa.bindparam("arn"),
+        versions_t.c.version_id == sa.bindparam("version_id"),
+    )
+)
+_LABELS = Prepared(sa.select(stages_t).where(stages_t.c.secret_arn == sa.bindparam("arn")))
 
 
 def find(
@@ -45,17 +70,11 @@ def find(
     for_update: bool = False,
 ) -> SecretRecord | None:
     """The secret a SecretId names: full ARN first, then the name (or partial ARN)."""
-    scope = (secrets_t.c.account_id == account_id, secrets_t.c.region == region, _live(now))
-    tries: list[sa.ColumnElement[bool]] = []
-    if ref.arn is not None:
-        tries.append(secrets_t.c.arn == ref.arn)
-    if ref.name is not None:
-        tries.append(secrets_t.c.name == ref.name)
-    for condition in tries:
-        query = sa.select(secrets_t).where(condition, *scope)
-        if for_update:
-            query = query.with_for_update()
-        row = conn.execute(query).mappings().first()
+    by_arn, by_name = _FIND[for_update]
+    for query, value in ((by_arn, ref.arn), (by_name, ref.name)):
+        if value is None:
+            continue
+        row = query.first(conn, ref=value, account=account_id, region=region, now=now)
         if row is not None:
             return _secret(row)
     return None
@@ -115,10 +134,7 @@ def versions(conn: Connection, arn: str) -> list[VersionRecord]:
 
 
 def version(conn: Connection, arn: str, version_id: str) -> VersionRecord | None:
-    query = sa.select(versions_t).where(
-        versions_t.c.secret_arn == arn, versions_t.c.version_id == version_id
-    )
-    row = conn.execute(query).mappings().first()
+    row = _VERSION.first(conn, arn=arn, version_id=version_id)
     return None if row is None else _version(row)
 
 
@@ -184,7 +200,7 @@ def touch_accessed(conn: Connection, arn: str, version_id: str, day: datetime) -
 
 
 def labels(conn: Connection, arn: str) -> Labels:
-    return labels_for(conn, [arn]).get(arn, Labels())
+    return Labels.of({row["stage"]: row["version_id"] for row in _LABELS.rows(conn, arn=arn)})
 
 
 def labels_for(conn: Connection, arns: Iterable[str]) -> dict[str, Labels]:
@@ -214,7 +230,7 @@ def save_labels(conn: Connection, arn: str, before: Labels, after: Labels) -> No
         conn.execute(sa.insert(stages_t), added)
 
 
-def _secret(row: RowMapping) -> SecretRecord:
+def _secret(row: Mapping[Any, Any]) -> SecretRecord:
     tags = row["tags"]
     return SecretRecord(
         arn=row["arn"],
@@ -271,7 +287,7 @@ def _tags_json(tags: Iterable[tuple[str, str]]) -> list[Mapping[str, str]]:
     return [{"Key": key, "Value": value} for key, value in tags]
 
 
-def _version(row: RowMapping) -> VersionRecord:
+def _version(row: Mapping[Any, Any]) -> VersionRecord:
     sealed = None
     if row["ciphertext"] is not None:
         sealed = SealedValue(
