@@ -259,6 +259,7 @@ class Pipeline:
             page=lambda items, default_page=100: self._wire.paginate(
                 spec, call.operation, call.params, items, default_page=default_page
             ),
+            resources=authz.resources,
         )
         output = self._services[call.service].handlers[call.operation](ctx, call.params)
         if call.service == "iam" and not authz.entry.read_only:

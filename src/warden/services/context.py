@@ -36,6 +36,13 @@ class CallContext:
     secure: bool
     now: datetime
     page: Pager
+    # The resource ARNs the call was authorized on ("*": none in particular). A handler acts
+    # on nothing else, so a name that came to mean another resource after the decision (a
+    # secret deleted and re-created) is not served. Empty for calls warden makes itself.
+    resources: tuple[str, ...] = ()
+
+    def authorized_for(self, arn: str) -> bool:
+        return not self.resources or "*" in self.resources or arn in self.resources
 
 
 Handler = Callable[[CallContext, Mapping[str, Any]], Mapping[str, Any]]

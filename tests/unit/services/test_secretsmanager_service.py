@@ -110,7 +110,7 @@ class Harness:
         self.jobs = JobQueue(store, self.clock, RandomIds())
         self.service = build(store, self.clock, RandomIds(), self.keys, _allow_all, self.jobs)
 
-    def call(self, operation: str, **params: Any) -> Any:
+    def call(self, operation: str, *, authorized: tuple[str, ...] = (), **params: Any) -> Any:
         principal = Principal(
             f"arn:aws:iam::{ACCOUNT}:user/t", PrincipalType.IAM_USER, ACCOUNT, "AIDA", "AKIA", "t"
         )
@@ -132,6 +132,7 @@ class Harness:
             True,
             self.clock.now(),
             page,
+            resources=authorized,
         )
         return self.service.handlers[operation](ctx, params)
 
@@ -493,3 +494,29 @@ def test_the_main_flow_on_postgresql(pg_url: str) -> None:
         with pytest.raises(errors.ResourceNotFoundException):
             sm.call("DescribeSecret", SecretId="pg")
         assert sm.versions() == []
+
+
+def test_a_handler_serves_only_the_secret_the_call_was_authorized_on(sm: Harness) -> None:
+    # The race: authorized on one secret, whose name now means another (deleted, re-created).
+    first = sm.call("CreateSecret", Name="raced", SecretString="v1", ClientRequestToken=TOKEN)
+    sm.call("DeleteSecret", SecretId="raced", ForceDeleteWithoutRecovery=True)
+    second = sm.call("CreateSecret", Name="raced", SecretString="v2", ClientRequestToken=_token(5))
+    assert first["ARN"] != second["ARN"]
+    for operation, extra in (
+        ("GetSecretValue", {}),
+        ("DescribeSecret", {}),
+        ("PutSecretValue", {"SecretString": "v3", "ClientRequestToken": _token(6)}),
+        ("DeleteSecret", {"RecoveryWindowInDays": 7}),
+    ):
+        with pytest.raises(errors.ResourceNotFoundException):
+            sm.call(operation, authorized=(first["ARN"],), SecretId="raced", **extra)
+    # A forced delete of a secret that is not there succeeds, as in AWS, deleting nothing.
+    sm.call(
+        "DeleteSecret",
+        authorized=(first["ARN"],),
+        SecretId="raced",
+        ForceDeleteWithoutRecovery=True,
+    )
+    served = sm.call("GetSecretValue", authorized=(second["ARN"],), SecretId="raced")
+    assert served["SecretString"] == "v2"
+    assert sm.call("GetSecretValue", authorized=("*",), SecretId="raced")["ARN"] == second["ARN"]

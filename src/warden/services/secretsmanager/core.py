@@ -67,7 +67,15 @@ class SecretsBase:
     ) -> SecretRecord:
         ref = parse_secret_id(secret_id, ctx.region, ctx.account_id)
         record = repo.find(conn, ctx.account_id, ctx.region, ref, ctx.now, for_update=for_update)
-        if record is None:
+        return self.served(ctx, record, allow_deleted=allow_deleted)
+
+    @staticmethod
+    def served(
+        ctx: CallContext, record: SecretRecord | None, *, allow_deleted: bool = False
+    ) -> SecretRecord:
+        """``record`` as the secret a call may act on: it exists, is the one the call was
+        authorized on, and (unless ``allow_deleted``) is not scheduled for deletion."""
+        if record is None or not ctx.authorized_for(record.arn):
             raise secret_not_found()
         if record.scheduled_for_deletion and not allow_deleted:
             raise marked_for_deletion()

@@ -42,7 +42,8 @@ def build(
 ) -> ServiceHandlers:
     deps = deps_for(store, clock, ids, data_keys, jobs)
     writes = SecretWrites(deps)
-    reads = SecretReads(deps, access)
+    lookup = SecretLookup(store, clock)
+    reads = SecretReads(deps, access, lookup)
     lifecycle = SecretLifecycle(deps)
     policies = ResourcePolicies(deps)
     rotation = Rotation(deps)
@@ -68,5 +69,5 @@ def build(
         "RotateSecret": rotation.rotate_secret,
         "CancelRotateSecret": rotation.cancel_rotate_secret,
     }
-    authz = build_authz(SecretLookup(store, clock))
+    authz = build_authz(lookup)
     return ServiceHandlers(name="secretsmanager", handlers=handlers, authz=authz)

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from warden.core.errors import AwsError
 from warden.policy import ContextValue
 from warden.protocol.errors import AccessDeniedException
-from warden.services.context import CallContext
+from warden.services.context import CallContext, Scope
 
 from . import inputs
 from . import repository as repo
@@ -73,14 +73,24 @@ def policies_of(record: SecretRecord) -> tuple[tuple[str, str], ...]:
     return ((record.arn, record.resource_policy),) if record.resource_policy else ()
 
 
+class RecordLookup(Protocol):
+    """The secret a request's params name, as the authorizer read it (``authz.SecretLookup``)."""
+
+    def record(self, scope: Scope, params: Mapping[str, Any]) -> SecretRecord | None: ...
+
+
 class SecretReads(SecretsBase):
-    def __init__(self, deps: Deps, access: AccessCheck) -> None:
+    def __init__(self, deps: Deps, access: AccessCheck, lookup: RecordLookup) -> None:
         super().__init__(deps)
         self._access = access
+        self._lookup = lookup
 
     def get_secret_value(self, ctx: CallContext, params: Mapping[str, Any]) -> dict[str, Any]:
+        # The secret the authorizer read for this very request (the lookup's memo): the one
+        # the decision was about, and one read fewer on the busiest call.
+        scope = Scope(ctx.account_id, ctx.region, ctx.principal.arn)
+        record = self.served(ctx, self._lookup.record(scope, params))
         with self.deps.store.read() as conn:
-            record = self.resolve(conn, ctx, params["SecretId"])
             labels = repo.labels(conn, record.arn)
             version = _select(
                 conn, record, labels, params.get("VersionId"), params.get("VersionStage")
