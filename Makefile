@@ -43,6 +43,7 @@ bench: $(TSTAMP)
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/policy.py
 	$(BIN)/python bench/secrets.py
+	$(BIN)/python bench/rds.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -145,7 +145,13 @@ def test_final_snapshots(server: RdsServer, app: dict[str, Any]) -> None:
     code, message, _ = _refused(
         rds.delete_db_cluster, DBClusterIdentifier="app", FinalDBSnapshotIdentifier="app-final"
     )
-    assert code == "InvalidParameterCombination" and "not supported by warden yet" in message
+    # Final snapshots are served (tests/api/test_rds_snapshots.py); this cluster still has
+    # its writer, so nothing happens, and no snapshot is left behind.
+    assert code == "InvalidDBClusterStateFault" and "still contains DB instances" in message
+    code, _, _ = _refused(
+        rds.describe_db_cluster_snapshots, DBClusterSnapshotIdentifier="app-final"
+    )
+    assert code == "DBClusterSnapshotNotFoundFault"
 
 
 def test_not_found(server: RdsServer) -> None:

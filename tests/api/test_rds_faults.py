@@ -27,9 +27,13 @@ def sturdy(server: RdsServer) -> dict[str, Any]:
     return server.make_cluster("sturdy")
 
 
-def _parent(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as fh:
-        return int(fh.read().rsplit(")", 1)[1].split()[1])
+def _parent(pid: int) -> int | None:
+    """The parent of ``pid``; None when it has exited meanwhile (a backend closing)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[1])
+    except FileNotFoundError:
+        return None
 
 
 def _restart_after_kill(server: RdsServer) -> None:
@@ -87,7 +91,8 @@ def test_warden_killed_while_creating_a_cluster_converges(server: RdsServer) -> 
     with server.connect(cluster, password="crash-Passw0rd") as conn:
         assert conn.execute("SELECT current_database()").fetchone() == ("app",)
     pids = processes_in(volumes / resource_id)
-    roots = [pid for pid in pids if _parent(pid) not in pids]
+    parents = {pid: _parent(pid) for pid in pids}
+    roots = [pid for pid, parent in parents.items() if parent is not None and parent not in pids]
     assert roots == [server.postmaster(resource_id)]  # one server, nothing left of the first try
 
 

@@ -43,8 +43,9 @@ from warden.services.iam.mfa_codes import MfaVerifier
 from warden.services.iam.sts_support import IamCallerKeys, IamManagedDocuments
 from warden.services.kms import handlers as kms
 from warden.services.kms.sweeper import KmsSweeper
-from warden.services.ports import DataKeys
+from warden.services.ports import DataKeys, ManagedRotation
 from warden.services.rds import handlers as rds
+from warden.services.rds.snapshot_worker import SnapshotOptions
 from warden.services.secretsmanager import handlers as secretsmanager
 from warden.services.secretsmanager import rotation_workers
 from warden.services.secretsmanager.dbsecret import Trust
@@ -128,6 +129,8 @@ def open_runtime(
         )
         engine_version = engine_version or binaries.version
     groups = ec2.SecurityGroupDirectory(store, clock, ids)
+    # RotateSecret enqueues through this queue: it wakes the rotation executors at once.
+    rotation_jobs = RingingJobQueue(store, clock, ids, Doorbell())
     db = rds.build(
         store,
         ring,
@@ -140,9 +143,13 @@ def open_runtime(
         ca=DataDirCa(data_dir),
         root=data_dir / "rds",
         host=settings.host,
+        secrets=secretsmanager.service_secrets(
+            store, clock, ids, key_service.data_keys, rotation_jobs
+        ),
+        # WARDEN_RDS_BACKUP_INTERVAL shortens the backup day; WARDEN_TEST_SNAPSHOT_PAUSE is
+        # the fault tests' pause hook. Both unset in production.
+        snapshot_options=SnapshotOptions.from_env(os.environ),
     )
-    # RotateSecret enqueues through this queue: it wakes the rotation executors at once.
-    rotation_jobs = RingingJobQueue(store, clock, ids, Doorbell())
     services = {
         s.name: s
         for s in (
@@ -184,10 +191,20 @@ def open_runtime(
     workers = Workers(
         [
             Scheduled(KmsSweeper(key_service, clock), idle_seconds=60.0),
-            *_rotation(data_dir, settings, store, clock, ids, key_service.data_keys, rotation_jobs),
+            *_rotation(
+                data_dir,
+                settings,
+                store,
+                clock,
+                ids,
+                key_service.data_keys,
+                rotation_jobs,
+                {"rds": db.master_passwords},
+            ),
             # Idle ticks each second: a killed PostgreSQL is back, and a security group
             # change is in pg_hba.conf, within seconds.
             Scheduled(db.reconciler, idle_seconds=1.0),
+            Scheduled(db.snapshots, idle_seconds=1.0),
         ]
     )
     return Runtime(settings, store, ring, audit, pipeline, wire, workers)
@@ -201,15 +218,18 @@ def _rotation(
     ids: IdFactory,
     keys: DataKeys,
     jobs: RingingJobQueue,
+    managed: dict[str, ManagedRotation],
 ) -> list[Scheduled]:
     """Secrets Manager's rotation scheduler and executors. Servers warden runs are verified
-    against the data dir's CA, others against the system store; ``WARDEN_TEST_PAUSE_AT`` is
-    the fault tests' pause hook (see ``rotator``), unset in production."""
+    against the data dir's CA, others against the system store; ``managed`` applies the
+    passwords of the secrets other services own (RDS); ``WARDEN_TEST_PAUSE_AT`` is the fault
+    tests' pause hook (see ``rotator``), unset in production."""
     config = rotation_workers.RotationConfig(
         accounts=PostgresAccounts(),
         trust=Trust.of(TlsPaths.in_dir(data_dir).ca_cert, settings.host),
         node=f"{socket.gethostname()}:{data_dir.resolve()}",
         pause_at=os.environ.get(PAUSE_ENV, ""),
+        managed=managed,
     )
     deps = secretsmanager.deps_for(store, clock, ids, keys, jobs)
     return [

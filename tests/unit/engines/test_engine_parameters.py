@@ -58,6 +58,7 @@ def test_validation_reasons(engine: PostgresEngine) -> None:
                 "ssl": "off",
                 "statement_timeout": "5 parsecs",
                 "application_name": "two\nlines",
+                "log_min_messages": "panic",  # would hide FATAL login failures
             }
         )
     reasons = {p.name: p.reason for p in caught.value.problems}
@@ -70,7 +71,10 @@ def test_validation_reasons(engine: PostgresEngine) -> None:
         "ssl": "is not modifiable",
         "statement_timeout": "unit 'parsecs' does not fit this parameter (unit ms)",
         "application_name": "must be a single line",
+        "log_min_messages": "must be one of debug5,debug4,debug3,debug2,debug1,info,notice,"
+        "warning,error,log,fatal",
     }
+    engine.check_parameters({"log_min_messages": "fatal"})
 
 
 def test_dynamic_and_static_parameters(

@@ -3,7 +3,8 @@ plus the second authorization ReEncrypt and UpdateAlias make through KeyAccess."
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from warden.policy import Decision, Effect, PolicyType
 from warden.services.context import CallContext, Scope
 from warden.services.kms.errors import AccessDeniedException
 from warden.services.kms.handlers import Kms
-from warden.services.ports import DataKeys, KeyUnavailable
+from warden.services.ports import DataKeys, KeyAccessDenied, KeyUnavailable
 
 SCOPE = Scope(ACCOUNT, REGION, ADMIN.arn)
 
@@ -192,3 +193,61 @@ def test_reencrypt_and_update_alias_authorize_the_second_key(env: Env, allow: bo
     env.call("UpdateAlias", AliasName="alias/moving", TargetKeyId=two)
     assert access.calls[-1][0] == "kms:UpdateAlias"
     assert env.call("DescribeKey", KeyId="alias/moving")["KeyMetadata"]["KeyId"] == two
+
+
+@pytest.mark.parametrize("allow", [True, False])
+def test_data_keys_for_a_caller_are_authorized_for_it_via_the_service(
+    env: Env, allow: bool
+) -> None:
+    access = RecordingAccess(allow)
+    env.kms = Kms(env.store, env.ring, env.clock, env.ids, access=access)
+    key_id = _key(env)
+    caller = replace(env.ctx(operation="GetSecretValue"), service="secretsmanager")
+    context = {"SecretARN": "arn:s", "SecretVersionId": "v1"}
+    common: dict[str, Any] = {"account_id": ACCOUNT, "region": REGION}
+    # Made for the service itself (no caller): no second authorization.
+    made = env.kms.data_keys.generate_data_key(
+        key_id=key_id, managed_alias="alias/aws/secretsmanager", encryption_context=context,
+        **common,
+    )  # fmt: skip
+    assert access.calls == []
+    attempts: list[Callable[[], object]] = [
+        lambda: env.kms.data_keys.generate_data_key(
+            key_id=key_id,
+            managed_alias="alias/aws/secretsmanager",
+            encryption_context=context,
+            caller=caller,
+            **common,
+        ),
+        lambda: env.kms.data_keys.decrypt_data_key(
+            ciphertext_blob=made.ciphertext_blob,
+            encryption_context=context,
+            caller=caller,
+            **common,
+        ),
+    ]
+    for attempt, action in zip(attempts, ("kms:GenerateDataKey", "kms:Decrypt"), strict=True):
+        if allow:
+            attempt()
+        else:
+            with pytest.raises(KeyAccessDenied, match="Access to KMS is not allowed"):
+                attempt()
+        name, resource, keys = access.calls[-1]
+        assert (name, resource.endswith(key_id)) == (action, True)
+        assert keys["kms:ViaService"] == f"secretsmanager.{REGION}.amazonaws.com"
+        assert keys["kms:CallerAccount"] == ACCOUNT
+        assert keys["kms:EncryptionContext:SecretARN"] == "arn:s"
+
+
+def test_without_a_key_access_check_a_caller_is_refused(env: Env) -> None:
+    # Fail closed: KMS built without the server's authorizer allows no caller any key.
+    made = env.kms.data_keys.generate_data_key(
+        account_id=ACCOUNT, region=REGION, key_id=None, managed_alias="alias/aws/secretsmanager",
+        encryption_context={},
+    )  # fmt: skip
+    caller = replace(env.ctx(operation="GetSecretValue"), service="secretsmanager")
+    with pytest.raises(KeyAccessDenied):
+        env.kms.data_keys.decrypt_data_key(
+            account_id=ACCOUNT, region=REGION, ciphertext_blob=made.ciphertext_blob,
+            encryption_context={}, caller=caller,
+        )  # fmt: skip

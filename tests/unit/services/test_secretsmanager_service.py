@@ -25,9 +25,16 @@ from warden.core.ids import RandomIds
 from warden.core.principal import Principal, PrincipalType
 from warden.core.redacted import Redacted
 from warden.services.context import CallContext
-from warden.services.ports import DataKey, KeyUnavailable
+from warden.services.ports import (
+    DataKey,
+    KeyUnavailable,
+    RotationInProgress,
+    ServiceSecret,
+    ServiceSecretError,
+    ServiceSecretState,
+)
 from warden.services.secretsmanager import errors
-from warden.services.secretsmanager.handlers import build
+from warden.services.secretsmanager.handlers import build, service_secrets
 from warden.services.secretsmanager.password import PUNCTUATION, random_password
 from warden.services.secretsmanager.rotation import ROTATE_JOB
 from warden.store.db import Store
@@ -67,6 +74,7 @@ class AesDataKeys:
         key_id: str | None,
         managed_alias: str,
         encryption_context: Mapping[str, str],
+        caller: CallContext | None = None,
     ) -> DataKey:
         arn = self.resolve_key(
             account_id=account_id, region=region, key_id=key_id, managed_alias=managed_alias
@@ -85,6 +93,7 @@ class AesDataKeys:
         region: str,
         ciphertext_blob: bytes,
         encryption_context: Mapping[str, str],
+        caller: CallContext | None = None,
     ) -> tuple[Redacted[bytes], str]:
         name, _, rest = ciphertext_blob.partition(b"|")
         key = name.decode()
@@ -110,7 +119,11 @@ class Harness:
         self.jobs = JobQueue(store, self.clock, RandomIds())
         self.service = build(store, self.clock, RandomIds(), self.keys, _allow_all, self.jobs)
 
-    def call(self, operation: str, *, authorized: tuple[str, ...] = (), **params: Any) -> Any:
+    def call(self, operation: str, **params: Any) -> Any:
+        return self.call_on((), operation, **params)
+
+    def call_on(self, authorized: tuple[str, ...], operation: str, **params: Any) -> Any:
+        """A call authorized on ``authorized`` (the pipeline's resources; () for warden's own)."""
         principal = Principal(
             f"arn:aws:iam::{ACCOUNT}:user/t", PrincipalType.IAM_USER, ACCOUNT, "AIDA", "AKIA", "t"
         )
@@ -237,54 +250,67 @@ def test_deletion_window_then_purge_and_name_reuse(sm: Harness) -> None:
 
 
 def test_managed_secrets_change_only_through_their_service(sm: Harness) -> None:
-    from warden.services.secretsmanager.envelope import SecretValue
-    from warden.services.secretsmanager.handlers import deps_for
-    from warden.services.secretsmanager.writes import SecretWrites
-
-    writes = SecretWrites(deps_for(sm.store, sm.clock, RandomIds(), sm.keys, sm.jobs))
-    ctx = CallContext(
-        "r",
-        ACCOUNT,
-        REGION,
-        "rds",
-        "CreateDBCluster",
-        Principal("arn:aws:iam::123456789012:root", PrincipalType.ROOT, ACCOUNT, ACCOUNT, "", ""),
-        "",
-        "",
-        True,
-        T0,
-        lambda items, default_page=100: (list(items), {}),
-    )
-    record = writes.create_managed(
-        ctx,
+    owned = service_secrets(sm.store, sm.clock, RandomIds(), sm.keys, sm.jobs)
+    spec = ServiceSecret(
+        account_id=ACCOUNT,
+        region=REGION,
         name="rds!cluster-1",
-        value=SecretValue.of_string('{"password":"p"}'),
         owning_service="rds",
-        version_id=TOKEN,
+        value=Redacted('{"username":"u","password":"p"}'),
+        kms_key_id=None,
+        description="Secret associated with primary RDS DB cluster: c",
+        tags=(("aws:rds:primaryDBClusterArn", "c"),),
+        rotation_days=7,
     )
-    assert sm.call("DescribeSecret", SecretId=record.arn)["OwningService"] == "rds"
+    arn = owned.ensure(spec)
+    assert owned.ensure(spec) == arn  # by name: a repeated create is the same secret
+    described = sm.call("DescribeSecret", SecretId=arn)
+    assert described["OwningService"] == "rds" and described["RotationEnabled"] is True
+    assert described["RotationRules"] == {"AutomaticallyAfterDays": 7}
+    assert described["Tags"] == [
+        {"Key": "aws:rds:primaryDBClusterArn", "Value": "c"},
+        {"Key": "aws:secretsmanager:owningService", "Value": "rds"},
+    ]
+    assert owned.owned("rds") == ((ACCOUNT, REGION, "rds!cluster-1", arn),)
+    assert owned.state(ACCOUNT, REGION, arn) is ServiceSecretState.ACTIVE
     for operation, params in [
         ("DeleteSecret", {}),
         ("UpdateSecret", {"Description": "x"}),
         ("PutSecretValue", {"SecretString": "x", "ClientRequestToken": _token(5)}),
-        ("UpdateSecretVersionStage", {"VersionStage": "X", "MoveToVersionId": TOKEN}),
+        ("UpdateSecretVersionStage", {"VersionStage": "X", "MoveToVersionId": _token(5)}),
+        ("CancelRotateSecret", {}),
     ]:
         with pytest.raises(errors.InvalidRequestException, match="managed by rds"):
-            sm.call(operation, SecretId=record.arn, **params)
+            sm.call(operation, SecretId=arn, **params)
     with pytest.raises(errors.InvalidRequestException, match="omit RotationLambdaARN"):
         sm.call(
             "RotateSecret",
-            SecretId=record.arn,
+            SecretId=arn,
             ClientRequestToken=_token(6),
             RotationLambdaARN="arn:aws:lambda:us-east-1:123456789012:function:f",
         )
+    # Users may change the schedule (and rotate now): a managed rotation, no function.
     sm.call(
         "RotateSecret",
-        SecretId=record.arn,
+        SecretId=arn,
         ClientRequestToken=_token(6),
-        RotationRules={"AutomaticallyAfterDays": 7},
+        RotationRules={"AutomaticallyAfterDays": 3},
     )
-    assert sm.call("GetSecretValue", SecretId=record.arn)["SecretString"] == '{"password":"p"}'
+    assert sm.call("DescribeSecret", SecretId=arn)["RotationRules"] == {"AutomaticallyAfterDays": 3}
+    assert owned.state(ACCOUNT, REGION, arn) is ServiceSecretState.ROTATING
+    with pytest.raises(RotationInProgress):
+        owned.rotate(ACCOUNT, REGION, arn)
+    with sm.store.read() as conn:
+        queued = conn.execute(sa.select(jobs).where(jobs.c.kind == ROTATE_JOB)).mappings().all()
+    assert [j["payload"]["function"] for j in queued] == [None]
+    assert json.loads(sm.call("GetSecretValue", SecretId=arn)["SecretString"])["password"] == "p"
+    with pytest.raises(ServiceSecretError, match="already exists"):
+        owned.ensure(replace(spec, owning_service="other"))
+    owned.delete(ACCOUNT, REGION, arn)
+    owned.delete(ACCOUNT, REGION, arn)  # nothing left: still fine
+    assert owned.state(ACCOUNT, REGION, arn) is ServiceSecretState.ABSENT
+    with pytest.raises(errors.ResourceNotFoundException):
+        sm.call("DescribeSecret", SecretId=arn)
 
 
 def test_rotate_secret_stages_pending_and_enqueues_one_durable_job(sm: Harness) -> None:
@@ -509,14 +535,10 @@ def test_a_handler_serves_only_the_secret_the_call_was_authorized_on(sm: Harness
         ("DeleteSecret", {"RecoveryWindowInDays": 7}),
     ):
         with pytest.raises(errors.ResourceNotFoundException):
-            sm.call(operation, authorized=(first["ARN"],), SecretId="raced", **extra)
+            sm.call_on((first["ARN"],), operation, SecretId="raced", **extra)
     # A forced delete of a secret that is not there succeeds, as in AWS, deleting nothing.
-    sm.call(
-        "DeleteSecret",
-        authorized=(first["ARN"],),
-        SecretId="raced",
-        ForceDeleteWithoutRecovery=True,
-    )
-    served = sm.call("GetSecretValue", authorized=(second["ARN"],), SecretId="raced")
+    sm.call_on((first["ARN"],), "DeleteSecret", SecretId="raced", ForceDeleteWithoutRecovery=True)
+    assert sm.call("DescribeSecret", SecretId="raced")["ARN"] == second["ARN"]
+    served = sm.call_on((second["ARN"],), "GetSecretValue", SecretId="raced")
     assert served["SecretString"] == "v2"
-    assert sm.call("GetSecretValue", authorized=("*",), SecretId="raced")["ARN"] == second["ARN"]
+    assert sm.call_on(("*",), "GetSecretValue", SecretId="raced")["ARN"] == second["ARN"]

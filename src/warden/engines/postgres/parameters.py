@@ -10,7 +10,8 @@ Invariants: a value is accepted only if the catalog says PostgreSQL would accept
 (type, range after unit conversion, enum member); parameters through which a user could
 run programs or load code as the server's OS user (``*_command``, ``*_library`` …),
 move files, or switch off what warden relies on (TLS, SCRAM, connection logging,
-listen address, port, WAL for snapshots) are not modifiable.
+listen address, port, WAL for snapshots) are not modifiable, and a setting that would
+silence the login events warden analyses (``log_min_messages = panic``) is refused.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ ENGINE_OWNED = frozenset(
         "krb_server_keyfile", "huge_pages",
     }
 )  # fmt: skip
+# Settings a user may change, but not to these values: ``panic`` would stop PostgreSQL from
+# logging the FATAL authentication failures that warden's login analysis reads.
+_WITHHELD_CHOICES = {"log_min_messages": frozenset({"panic"})}
 _OWNED_PREFIXES = ("ssl_", "unix_socket_", "syslog_", "recovery_", "restore_", "archive_")
 _OWNED_SUFFIXES = ("_command", "_library", "_libraries", "_file", "_directory", "_keyfile")
 
@@ -74,7 +78,10 @@ def _data_type(vartype: str) -> DataType:
 
 
 def _info(row: dict[str, str]) -> ParameterInfo:
-    choices = tuple(json.loads(row["enumvals"])) if row["enumvals"] else ()
+    withheld = _WITHHELD_CHOICES.get(row["name"], frozenset())
+    choices = tuple(
+        c for c in (json.loads(row["enumvals"]) if row["enumvals"] else ()) if c not in withheld
+    )
     lo = float(row["min_val"]) if row["min_val"] else None
     hi = float(row["max_val"]) if row["max_val"] else None
     data_type = _data_type(row["vartype"])

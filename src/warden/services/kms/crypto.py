@@ -88,7 +88,10 @@ class Crypto:
         expected: KeyRef | None = None,
     ) -> Opened:
         """Open a blob (after ``check``) under the material version it names."""
-        key = self.check(data, account_id, region, expected)
+        return self.open(self.check(data, account_id, region, expected), data, context)
+
+    def open(self, key: Key, data: bytes, context: Mapping[str, str]) -> Opened:
+        """Open a blob under ``key``, which ``check`` returned for it."""
         parsed = blob.parse(data)
         if parsed is None or parsed.version > key.current_material_version:
             raise InvalidCiphertextException()

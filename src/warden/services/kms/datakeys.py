@@ -5,10 +5,12 @@ store only its ciphertext blob beside the data they encrypt with it, and ask for
 with the same encryption context. This is the same key lookup and blob format as the KMS
 API uses, so a blob made here also opens with KMS Decrypt (given the caller may use the key).
 
-These calls are made by a service on its own behalf after it authorized its own caller; they
-do not evaluate the key policy (see the report: a later ``kms:ViaService`` check belongs
-here once the Protocol carries the principal). Every KMS refusal becomes ``KeyUnavailable``
-with the KMS error code AWS services surface.
+A call that names its ``caller`` is authorized for that principal, as KMS does when a
+service uses a key for someone: ``kms:GenerateDataKey`` or ``kms:Decrypt`` on the key, its
+key policy required to allow, with ``kms:ViaService`` = ``<service>.<region>.amazonaws.com``
+and ``kms:CallerAccount``; a refusal is ``KeyAccessDenied``. Without a caller the service
+acts for itself. Every other KMS refusal becomes ``KeyUnavailable`` with the KMS error code
+AWS services surface.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from collections.abc import Mapping
 
 from warden.core.errors import AwsError
 from warden.core.redacted import Redacted
-from warden.services.ports import DataKey, KeyUnavailable
+from warden.services.context import CallContext
+from warden.services.ports import DataKey, KeyAccessDenied, KeyUnavailable
 
+from .authz import KeyAccess, Target, context_keys, key_keys, require
 from .crypto import Crypto
 from .keys import Keys, require_enabled
 from .model import ALIAS_PREFIX, Key
@@ -31,9 +35,26 @@ def _alias(managed_alias: str) -> str:
 
 
 class KmsDataKeys:
-    def __init__(self, keys: Keys, crypto: Crypto) -> None:
+    def __init__(self, keys: Keys, crypto: Crypto, access: KeyAccess | None) -> None:
         self._keys = keys
         self._crypto = crypto
+        self._access = access
+
+    def _authorize(
+        self, caller: CallContext | None, action: str, key: Key, context: Mapping[str, str]
+    ) -> None:
+        if caller is None:
+            return
+        keys = {
+            "kms:ViaService": f"{caller.service}.{key.region}.amazonaws.com",
+            **key_keys(key, None, ()),
+            **context_keys(context),
+        }
+        target = Target(arn=key.arn, key=key, alias=None, policy=key.policy)
+        try:
+            require(self._access, caller, action, target, keys)
+        except AwsError:
+            raise KeyAccessDenied("Access to KMS is not allowed") from None
 
     def _key(self, account_id: str, region: str, key_id: str | None, managed_alias: str) -> Key:
         try:
@@ -55,8 +76,10 @@ class KmsDataKeys:
         key_id: str | None,
         managed_alias: str,
         encryption_context: Mapping[str, str],
+        caller: CallContext | None = None,
     ) -> DataKey:
         key = self._key(account_id, region, key_id, managed_alias)
+        self._authorize(caller, "kms:GenerateDataKey", key, encryption_context)
         try:
             plaintext, blob = self._crypto.data_key(key, DATA_KEY_BYTES, encryption_context)
         except AwsError as exc:
@@ -70,9 +93,13 @@ class KmsDataKeys:
         region: str,
         ciphertext_blob: bytes,
         encryption_context: Mapping[str, str],
+        caller: CallContext | None = None,
     ) -> tuple[Redacted[bytes], str]:
         try:
-            opened = self._crypto.decrypt(ciphertext_blob, encryption_context, account_id, region)
+            key = self._crypto.check(ciphertext_blob, account_id, region)
+            # Authorized on the key the blob names, before anything is opened.
+            self._authorize(caller, "kms:Decrypt", key, encryption_context)
+            opened = self._crypto.open(key, ciphertext_blob, encryption_context)
         except AwsError as exc:
             raise KeyUnavailable(exc.message, code=exc.wire_name) from None
         return opened.plaintext, opened.key.arn

@@ -91,7 +91,7 @@ class Kms:
         self.keys = Keys(store, self.keystore, clock, ids)
         self.crypto = Crypto(self.keys, ids)
         self.rotator = Rotator(self.keys)
-        self.data_keys = KmsDataKeys(self.keys, self.crypto)
+        self.data_keys = KmsDataKeys(self.keys, self.crypto, access)
         self.authz = KmsAuthz(self.keys)
         life = Lifecycle(self.keys)
         aliases = Aliases(self.keys, self.authz, access)

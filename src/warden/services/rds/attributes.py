@@ -1,9 +1,9 @@
 """The RDS attributes a create or modify request sets on a volume (``DbSettings``), validated.
 
 Requests that ask for what warden does not implement (Secrets-Manager-managed master
-passwords, global databases, Multi-AZ DB clusters, …) are refused with a clear error,
-never accepted and ignored. Options that only tune AWS's own infrastructure (monitoring,
-Performance Insights, capacity) are accepted and have no effect.
+passwords of standalone instances, global databases, Multi-AZ DB clusters, …) are refused
+with a clear error, never accepted and ignored. Options that only tune AWS's own
+infrastructure (monitoring, Performance Insights, capacity) are accepted and have no effect.
 """
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ from .errors import (
     DBClusterParameterGroupNotFoundFault,
     DBParameterGroupNotFoundFault,
     DBSubnetGroupNotFoundFault,
+    InvalidParameterCombination,
     InvalidParameterValue,
     not_supported,
 )
 from .model import AURORA_POSTGRESQL, DbSettings
-from .views import default_parameter_group
+from .parameter_groups import family_of, lookup
+from .parameter_store import GroupKind
 
 UNSUPPORTED_ON_CREATE = {
     "ManageMasterUserPassword": "A master password managed in Secrets Manager",
@@ -64,19 +66,27 @@ def security_groups(deps: Deps, ctx: CallContext, requested: Any) -> tuple[str, 
     return wanted
 
 
-def cluster_parameter_group(name: Any, engine: str, version: str) -> str:
-    """Only the default group exists until parameter groups are served."""
-    default = default_parameter_group(engine, version)
-    if name in (None, "", default):
-        return default
-    raise DBClusterParameterGroupNotFoundFault(message=f"DBClusterParameterGroup not found: {name}")
-
-
-def db_parameter_group(name: Any, engine: str, version: str) -> str:
-    default = default_parameter_group(engine, version)
-    if name in (None, "", default):
-        return default
-    raise DBParameterGroupNotFoundFault(message=f"DBParameterGroup not found: {name}")
+def parameter_group(deps: Deps, ctx: CallContext, kind: GroupKind, name: Any, engine: str) -> str:
+    """The DB cluster (``kind`` CLUSTER) or DB parameter group a request names: it must
+    exist and be of the engine's family. None named: the family's default group."""
+    family = family_of(engine, deps.engine_version)
+    if name in (None, ""):
+        return f"default.{family}"
+    with deps.store.read() as conn:
+        found = lookup(conn, deps, ctx, kind, name)
+    if found is None and kind is GroupKind.CLUSTER:
+        raise DBClusterParameterGroupNotFoundFault(
+            message=f"DBClusterParameterGroup not found: {name}"
+        )
+    if found is None:
+        raise DBParameterGroupNotFoundFault(message=f"DBParameterGroup not found: {name}")
+    if found.family != family:
+        raise InvalidParameterCombination(
+            message=f"The parameter group {found.identifier} with DBParameterGroupFamily "
+            f"{found.family} can't be used for this instance. Use a parameter group with "
+            f"DBParameterGroupFamily {family}."
+        )
+    return found.identifier
 
 
 def subnet_group(name: Any) -> None:
@@ -90,13 +100,8 @@ def create_settings(
     """Every attribute of a new volume except encryption (see ``volumes.encryption``)."""
     subnet_group(params.get("DBSubnetGroupName"))
     name_member = "DatabaseName" if cluster else "DBName"
-    group = (
-        cluster_parameter_group(
-            params.get("DBClusterParameterGroupName"), engine, deps.engine_version
-        )
-        if cluster
-        else db_parameter_group(params.get("DBParameterGroupName"), engine, deps.engine_version)
-    )
+    kind = GroupKind.CLUSTER if cluster else GroupKind.DB
+    group = parameter_group(deps, ctx, kind, params.get(f"{kind.label}Name"), engine)
     defaults = DbSettings()
     return DbSettings(
         database_name=inputs.database_name(params.get(name_member), name_member),
@@ -136,12 +141,11 @@ def modified_settings(
     changes: dict[str, Any] = {}
     if "VpcSecurityGroupIds" in params:
         changes["security_groups"] = security_groups(deps, ctx, params["VpcSecurityGroupIds"])
-    member = (
-        "DBClusterParameterGroupName" if engine == AURORA_POSTGRESQL else "DBParameterGroupName"
-    )
-    if params.get(member):
-        group = cluster_parameter_group if engine == AURORA_POSTGRESQL else db_parameter_group
-        changes["parameter_group"] = group(params[member], engine, deps.engine_version)
+    kind = GroupKind.CLUSTER if engine == AURORA_POSTGRESQL else GroupKind.DB
+    if params.get(f"{kind.label}Name"):
+        changes["parameter_group"] = parameter_group(
+            deps, ctx, kind, params[f"{kind.label}Name"], engine
+        )
     if "BackupRetentionPeriod" in params:
         changes["backup_retention"] = _retention(params, engine == AURORA_POSTGRESQL, 1)
     simple = {

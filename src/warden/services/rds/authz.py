@@ -20,6 +20,8 @@ from warden.store.db import Store
 
 from . import repository as repo
 from .model import AURORA_POSTGRESQL, Cluster, Instance, rds_arn
+from .parameter_authz import naming_group, parameter_group_entries
+from .snapshot_authz import naming_final_snapshot, snapshot_entries, tagging_snapshots
 from .views import default_parameter_group
 
 _P = "rds:"
@@ -252,4 +254,13 @@ def build_authz(store: Store, engine_version: str) -> dict[str, AuthzEntry]:
     entries["RemoveTagsFromResource"] = tag_entry("RemoveTagsFromResource")
     entries["ListTagsForResource"] = tag_entry("ListTagsForResource", read_only=True)
     entries["DescribeEvents"] = AuthzEntry(_P + "DescribeEvents", read_only=True)
+    entries.update(parameter_group_entries(store))
+    for op, member in (("CreateDBInstance", "DBParameterGroupName"),
+                       ("ModifyDBInstance", "DBParameterGroupName"),
+                       ("ModifyDBCluster", "DBClusterParameterGroupName")):  # fmt: skip
+        entries[op] = naming_group(entries[op], member)
+    entries.update(snapshot_entries(store, engine_version))
+    entries["DeleteDBCluster"] = naming_final_snapshot(entries["DeleteDBCluster"])
+    for op in ("AddTagsToResource", "RemoveTagsFromResource", "ListTagsForResource"):
+        entries[op] = tagging_snapshots(entries[op], store)
     return entries

@@ -35,8 +35,12 @@ from .errors import (
     instance_state,
     not_supported,
 )
-from .model import AURORA_POSTGRESQL, Cluster, Instance, Status, new_resource_id, rds_arn
-from .secrets import Purpose
+from .master_secret import MasterSecrets
+from .model import AURORA_POSTGRESQL, Cluster, Instance, Server, Status, new_resource_id, rds_arn
+from .parameter_apply import statuses
+from .secrets import Purpose, generated_master_password
+from .snapshot_capture import begin_snapshot, capture, cluster_tags
+from .snapshot_repository import Snapshot, SnapshotType
 from .views import cluster_view
 from .volumes import VolumeRequest, check_port, encryption, new_volume
 
@@ -58,18 +62,22 @@ def _matches(cluster: Cluster, wanted: Mapping[str, set[str]]) -> bool:
 class ClusterOps:
     def __init__(self, deps: Deps) -> None:
         self.deps = deps
+        self.masters = MasterSecrets(deps)
 
     def _view(self, cluster: Cluster, members: list[Instance] | None = None) -> dict[str, Any]:
         if members is None:
             with self.deps.store.read() as conn:
                 members = repo.members(conn, [cluster.resource_id])
-        return cluster_view(cluster, members, self.deps.specs.host)
+        with self.deps.store.read() as conn:
+            applied = statuses(conn, [Server(m, cluster) for m in members])
+        view = cluster_view(cluster, members, self.deps.specs.host, applied)
+        return {**view, **self.masters.view(cluster)}
 
     def _reread(self, ctx: CallContext, identifier: str) -> dict[str, Any]:
         with self.deps.store.read() as conn:
             cluster = find_cluster(conn, ctx, identifier)
             members = repo.members(conn, [cluster.resource_id])
-        return {"DBCluster": cluster_view(cluster, members, self.deps.specs.host)}
+        return {"DBCluster": self._view(cluster, members)}
 
     # -- create and describe -----------------------------------------------------------
 
@@ -82,13 +90,20 @@ class ClusterOps:
                 message=f"Invalid DB engine: {engine}. warden serves DB clusters of engine "
                 f"{AURORA_POSTGRESQL} (and standalone postgres DB instances)."
             )
-        refuse_unsupported(params, UNSUPPORTED_ON_CREATE)
+        refuse_unsupported(params, self.masters.unsupported(UNSUPPORTED_ON_CREATE))
         if params.get("EngineMode") not in (None, "provisioned"):
             raise not_supported(f"Engine mode {params['EngineMode']}")
         version = inputs.engine_version(params.get("EngineVersion"), engine, deps.engine_version)
         username = inputs.master_username(params.get("MasterUsername"))
-        password = inputs.master_password(
-            params.get("MasterUserPassword"), maximum=AURORA_PASSWORD_MAX
+        master_secret = self.masters.for_create(ctx, params)
+        password = (
+            generated_master_password()
+            if master_secret is not None
+            else Redacted(
+                inputs.master_password(
+                    params.get("MasterUserPassword"), maximum=AURORA_PASSWORD_MAX
+                )
+            )
         )
         port = inputs.port(params.get("Port"))
         tags = inputs.tags(params.get("Tags"))
@@ -103,7 +118,7 @@ class ClusterOps:
         volume = new_volume(
             deps,
             VolumeRequest(
-                resource_id, ctx.account_id, ctx.region, ident, username, Redacted(password),
+                resource_id, ctx.account_id, ctx.region, ident, username, password,
                 port, settings.but(storage_encrypted=encrypted, kms_key_id=key),
             ),
         )  # fmt: skip
@@ -119,13 +134,15 @@ class ClusterOps:
             volume=volume,
             created_at=ctx.now,
             tags=tags,
+            master_secret=master_secret,
         )
         with deps.store.begin() as conn:
             if repo.cluster(conn, ctx.account_id, ctx.region, ident) is not None:
                 raise DBClusterAlreadyExistsFault(message="DB Cluster already exists")
             check_port(conn, volume.port)
             repo.insert_cluster(conn, cluster)
-        return {"DBCluster": self._view(cluster, [])}
+        self.masters.attach(cluster, password)
+        return self._reread(ctx, ident)
 
     def describe_db_clusters(self, ctx: CallContext, params: Mapping[str, Any]) -> dict[str, Any]:
         inputs.max_records(params)
@@ -137,11 +154,18 @@ class ClusterOps:
             else:
                 chosen = repo.clusters(conn, ctx.account_id, ctx.region)
             members = repo.members(conn, [c.resource_id for c in chosen])
+            by_id = {c.resource_id: c for c in chosen}
+            applied = statuses(conn, [Server(m, by_id[m.cluster_id or ""]) for m in members])
         chosen = [c for c in chosen if _matches(c, wanted)]
         page, more = ctx.page(chosen)
         host = self.deps.specs.host
         views = [
-            cluster_view(c, [m for m in members if m.cluster_id == c.resource_id], host)
+            {
+                **cluster_view(
+                    c, [m for m in members if m.cluster_id == c.resource_id], host, applied
+                ),
+                **self.masters.view(c),
+            }
             for c in page
         ]
         return {"DBClusters": views, **more}
@@ -151,7 +175,7 @@ class ClusterOps:
     def modify_db_cluster(self, ctx: CallContext, params: Mapping[str, Any]) -> dict[str, Any]:
         deps = self.deps
         ident = inputs.reference(params["DBClusterIdentifier"], "cluster")
-        refuse_unsupported(params, UNSUPPORTED_ON_MODIFY)
+        refuse_unsupported(params, self.masters.unsupported(UNSUPPORTED_ON_MODIFY))
         with deps.store.read() as conn:
             current = find_cluster(conn, ctx, ident)
             used = repo.used_ports(conn) - {current.volume.port}
@@ -170,13 +194,18 @@ class ClusterOps:
             values["identifier"] = new_name
             values["arn"] = rds_arn(ctx.region, ctx.account_id, "cluster", new_name)
         status = Status.MODIFYING if settings != current.volume.settings or values else None
+        plan = self.masters.for_modify(ctx, params, current)
+        password = plan.generated
         if "MasterUserPassword" in params:
-            password = inputs.master_password(
-                params["MasterUserPassword"], maximum=AURORA_PASSWORD_MAX
+            password = Redacted(
+                inputs.master_password(params["MasterUserPassword"], maximum=AURORA_PASSWORD_MAX)
             )
-            sealed = deps.sealer.seal(Purpose.MASTER, current.resource_id, Redacted(password))
-            values.update(master_password=sealed, password_pending=True)
+        if password is not None:
+            sealed = deps.sealer.seal(Purpose.MASTER, current.resource_id, password)
+            values.update(master_password=sealed, password_pending=True, **plan.columns)
             status = Status.RESETTING
+        if plan.rotate:
+            self.masters.rotate(current)
         with deps.store.begin() as conn:
             cluster = find_cluster(conn, ctx, ident, for_update=True)
             if cluster.status is not Status.AVAILABLE:
@@ -192,6 +221,9 @@ class ClusterOps:
                 status=(status or cluster.status).value,
                 **values,
             )
+            changed = repo.cluster_by_id(conn, cluster.resource_id)
+        if changed is not None:
+            self.masters.finish_modify(changed, plan)
         return self._reread(ctx, new_name or ident)
 
     # -- delete, start, stop -----------------------------------------------------------
@@ -200,6 +232,9 @@ class ClusterOps:
         ident = inputs.reference(params["DBClusterIdentifier"], "cluster")
         skip = bool(params.get("SkipFinalSnapshot", False))
         final = params.get("FinalDBSnapshotIdentifier")
+        if params.get("DeleteAutomatedBackups") is False:
+            raise not_supported("Retaining automated backups (DeleteAutomatedBackups false)")
+        snapshot = self._final_snapshot(ctx, ident, final) if final and not skip else None
         with self.deps.store.begin() as conn:
             cluster = find_cluster(conn, ctx, ident, for_update=True)
             if cluster.volume.settings.deletion_protection:
@@ -217,8 +252,6 @@ class ClusterOps:
                     message="FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot "
                     "is specified."
                 )
-            if final:
-                raise not_supported("A final snapshot (FinalDBSnapshotIdentifier)")
             if cluster.status not in {Status.AVAILABLE, Status.STOPPED, Status.FAILED}:
                 raise cluster_state(ident, cluster.status.value)
             live = [
@@ -231,7 +264,18 @@ class ClusterOps:
                     "non-deleting state."
                 )
             repo.update_cluster(conn, cluster.resource_id, status=Status.DELETING.value)
+            if snapshot is not None:
+                begin_snapshot(conn, self.deps.ids, snapshot, Status.DELETING)
         return self._reread(ctx, ident)
+
+    def _final_snapshot(self, ctx: CallContext, ident: str, name: Any) -> Snapshot:
+        """The final snapshot DeleteDBCluster takes (a manual one), its file key made
+        before the deleting transaction (KMS)."""
+        name = inputs.identifier(name, "FinalDBSnapshotIdentifier")
+        with self.deps.store.read() as conn:
+            cluster = find_cluster(conn, ctx, ident)
+        tags = cluster_tags(cluster, ())
+        return capture(self.deps, cluster, name, SnapshotType.MANUAL, ctx.now, tags, final=True)
 
     def _switch(
         self, ctx: CallContext, params: Mapping[str, Any], before: Status, after: Status

@@ -3,8 +3,9 @@
 Each ``step`` looks at the instance's status and does what it asks: create the volume (or
 start the instance on its cluster's volume), keep an available instance running and
 configured as its spec says (restarting a crashed server, applying changed security group
-rules live, applying a master password set through the API, noticing a password changed
-inside the database), reboot, stop, start, delete. Status changes are compare-and-set and
+rules and parameter values live — static ones wait for a reboot, see ``parameter_apply`` —,
+applying a master password set through the API, noticing a password changed inside the
+database), reboot, stop, start, delete. Status changes are compare-and-set and
 are written with their event in one transaction; the engine is never called inside a
 transaction.
 
@@ -17,7 +18,7 @@ destroyed except by a delete.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.engine import Connection
 
@@ -28,6 +29,7 @@ from . import repository as repo
 from .allocation import choose_port
 from .core import Deps, record_event
 from .model import Server, SourceType, Status
+from .parameter_apply import ParameterApply, Plan
 
 log = logging.getLogger("warden.rds")
 
@@ -47,6 +49,7 @@ class ServerSteps:
         self.engine = engine
         self.drift_seconds = drift_seconds
         self.applied: dict[str, InstanceSpec] = {}  # instance id → spec its server runs with
+        self.parameters = ParameterApply(deps, engine)
         self._create_failures: dict[str, int] = {}
         self._next_drift_check: dict[str, float] = {}
 
@@ -68,6 +71,12 @@ class ServerSteps:
         if status is Status.DELETING:
             return self.delete(server)
         return False
+
+    def _spec(self, server: Server, *, boot: bool = False) -> tuple[InstanceSpec, Plan]:
+        """The server's spec with the parameter values it is to run with now (at a
+        (re)start when ``boot``), and the plan they come from."""
+        found = self.parameters.plan(server, boot=boot)
+        return self.deps.specs.spec(server, found.parameters), found
 
     # -- events and status ---------------------------------------------------------------
 
@@ -116,7 +125,15 @@ class ServerSteps:
 
     def create(self, server: Server) -> bool:
         deps, volume, inst = self.deps, server.volume, server.instance
-        spec = deps.specs.spec(server)
+        cluster = server.cluster
+        if cluster is not None and not volume.ready and cluster.status is Status.CREATING:
+            return False  # a restore may still be filling the volume: the writer waits
+        if cluster is not None and not volume.ready and cluster.status is Status.FAILED:
+            return self._set_status(
+                server, Status.FAILED, [Status.CREATING],
+                "DB instance could not be created: its DB cluster failed", ("failure",),
+            )  # fmt: skip
+        spec, found = self._spec(server, boot=True)
         try:
             if server.cluster is None or not volume.ready:
                 if spec.root.exists():  # an earlier create was interrupted: start over
@@ -139,6 +156,7 @@ class ServerSteps:
             ):
                 self._record(conn, server, "DB instance created", ("creation",))
         self._create_failures.pop(inst.resource_id, None)
+        self.parameters.booted(server, found)
         self.applied[inst.resource_id] = spec
         return True
 
@@ -169,7 +187,7 @@ class ServerSteps:
 
     def keep(self, server: Server) -> bool:
         inst = server.instance
-        spec = self.deps.specs.spec(server)
+        spec, found = self._spec(server)
         state = self.engine.status(spec).state
         busy = False
         if state is InstanceState.ABSENT:
@@ -180,20 +198,18 @@ class ServerSteps:
         if state in {InstanceState.STARTING, InstanceState.STOPPING}:
             return False
         if state in {InstanceState.STOPPED, InstanceState.CRASHED}:
-            self.engine.start(spec)
-            self.applied[inst.resource_id] = spec
+            self.applied[inst.resource_id] = self._boot(server, self.engine.start)
             self._event(server, "DB instance restarted by warden: its PostgreSQL server had "
                         "stopped unexpectedly", ("availability", "recovery"))  # fmt: skip
             busy = True
         elif inst.resource_id not in self.applied:
-            self._adopt(server, spec)
+            self._adopt(server, spec, found)
             busy = True
-        elif self.applied[inst.resource_id] != spec:
-            old = self.applied[inst.resource_id]
-            if _needs_restart(old, spec):
-                self.engine.restart(spec)
+        elif self.applied[inst.resource_id] != spec or self.parameters.outdated(found):
+            if _needs_restart(self.applied[inst.resource_id], spec):
+                spec = self._boot(server, self.engine.restart)
             else:
-                self.engine.configure(spec)
+                self.parameters.configure(server, spec, found)
             self.applied[inst.resource_id] = spec
             busy = True
         busy |= self._apply_password(server, spec)
@@ -204,17 +220,22 @@ class ServerSteps:
         self._check_drift(server, spec)
         return busy
 
-    def _adopt(self, server: Server, spec: InstanceSpec) -> None:
+    def _adopt(self, server: Server, spec: InstanceSpec, found: Plan) -> None:
         """First sight of a running server since warden started: verify it is ours, then
         re-apply the configuration (security groups may have changed meanwhile)."""
         try:
             self.engine.adopt(spec)
-            self.engine.configure(spec)
+            self.parameters.configure(server, spec, found)
         except EngineError as exc:
             log.warning("adopting %s failed (%s); restarting it", spec.instance_id, exc)
-            self.engine.restart(spec)
+            spec = self._boot(server, self.engine.restart)
             self._event(server, f"DB instance restarted by warden: {exc}", ("availability",))
         self.applied[server.instance.resource_id] = spec
+
+    def _boot(self, server: Server, start: Callable[[InstanceSpec], object]) -> InstanceSpec:
+        """(Re)start the server with every desired parameter value; the spec it runs with."""
+        spec, found = self._spec(server, boot=True)
+        return self.parameters.boot(server, spec, found, start)
 
     def _apply_password(self, server: Server, spec: InstanceSpec) -> bool:
         volume = server.volume
@@ -256,12 +277,8 @@ class ServerSteps:
         self, server: Server, message: str, categories: Sequence[str], restart: bool
     ) -> bool:
         """Reboot (restart) or start, then ``available``."""
-        spec = self.deps.specs.spec(server)
-        if restart:
-            self.engine.restart(spec)
-        else:
-            self.engine.start(spec)
-        self.applied[server.instance.resource_id] = spec
+        start = self.engine.restart if restart else self.engine.start
+        self.applied[server.instance.resource_id] = self._boot(server, start)
         expected = [server.instance.status]
         return self._set_status(server, Status.AVAILABLE, expected, message, categories)
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from warden.core.clock import Clock
 from warden.core.ids import IdFactory
 from warden.services.context import CallContext
-from warden.services.ports import DataKeys
+from warden.services.ports import DataKeys, ServiceSecrets
 from warden.store.db import Store
 
 from . import repository as repo
@@ -37,6 +37,7 @@ class Deps:
     specs: Specs
     data_keys: DataKeys
     engine_version: str  # the running PostgreSQL's ("17.4")
+    secrets: ServiceSecrets | None = None  # Secrets Manager (None: no managed passwords)
 
 
 def find_cluster(

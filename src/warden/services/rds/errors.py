@@ -63,13 +63,57 @@ class DBParameterGroupNotFoundFault(_Fault):
     status = 404
 
 
+class DBParameterGroupAlreadyExistsFault(_Fault):
+    shape = "DBParameterGroupAlreadyExistsFault"
+    code = "DBParameterGroupAlreadyExists"
+
+
+class DBParameterGroupQuotaExceededFault(_Fault):
+    shape = "DBParameterGroupQuotaExceededFault"
+    code = "DBParameterGroupQuotaExceeded"
+
+
+class InvalidDBParameterGroupStateFault(_Fault):
+    shape = "InvalidDBParameterGroupStateFault"
+    code = "InvalidDBParameterGroupState"
+
+
 class DBSubnetGroupNotFoundFault(_Fault):
     shape = code = "DBSubnetGroupNotFoundFault"
     status = 404
 
 
+class DBClusterSnapshotNotFoundFault(_Fault):
+    shape = code = "DBClusterSnapshotNotFoundFault"
+    status = 404
+
+
+class DBClusterSnapshotAlreadyExistsFault(_Fault):
+    shape = code = "DBClusterSnapshotAlreadyExistsFault"
+
+
+class InvalidDBClusterSnapshotStateFault(_Fault):
+    shape = code = "InvalidDBClusterSnapshotStateFault"
+
+
+class SharedSnapshotQuotaExceededFault(_Fault):
+    shape = "SharedSnapshotQuotaExceededFault"
+    code = "SharedSnapshotQuotaExceeded"
+
+
 def cluster_not_found(identifier: str) -> DBClusterNotFoundFault:
     return DBClusterNotFoundFault(message=f"DBCluster {identifier} not found.")
+
+
+def snapshot_not_found(identifier: str) -> DBClusterSnapshotNotFoundFault:
+    return DBClusterSnapshotNotFoundFault(message=f"DBClusterSnapshot not found: {identifier}")
+
+
+def snapshot_exists(identifier: str) -> DBClusterSnapshotAlreadyExistsFault:
+    return DBClusterSnapshotAlreadyExistsFault(
+        message=f"Cannot create the cluster snapshot because one with the identifier "
+        f"{identifier} already exists."
+    )
 
 
 def instance_not_found(identifier: str) -> DBInstanceNotFoundFault:

@@ -2,8 +2,10 @@
 the PostgreSQL processes, and what EC2 asks of RDS (which resources use a security group).
 
 ``build`` is called once by the server with the engine, warden's CA, the EC2 security
-groups (``SecurityGroups`` port) and KMS (``DataKeys``). ``Rds.service`` goes into the
-pipeline, ``Rds.reconciler`` into the workers, ``Rds.group_users`` to EC2.
+groups (``SecurityGroups`` port), KMS (``DataKeys``) and Secrets Manager (``ServiceSecrets``,
+for managed master passwords). ``Rds.service`` goes into the pipeline, ``Rds.reconciler``
+and ``Rds.snapshots`` (the snapshot worker) into the workers, ``Rds.group_users`` to EC2,
+``Rds.master_passwords`` to Secrets Manager's rotation executors.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from warden.core.clock import Clock
 from warden.core.ids import IdFactory
 from warden.engines.base import Engine
 from warden.services.context import Handler, ServiceHandlers
-from warden.services.ports import DataKeys, SecurityGroups
+from warden.services.ports import DataKeys, SecurityGroups, ServiceSecrets
 from warden.store.db import Store
 from warden.store.keyring import KeyRing
 
@@ -26,8 +28,13 @@ from .convergence import DRIFT_CHECK_SECONDS
 from .core import Deps
 from .events import EventOps
 from .instances import InstanceOps
+from .master_rotation import MasterPasswordRotation
+from .parameters import parameter_group_handlers
 from .reconciler import Reconciler
+from .restores import RestoreOps
 from .secrets import Sealer
+from .snapshot_worker import SnapshotOptions, SnapshotWorker
+from .snapshots import SnapshotOps
 from .specs import CertificateAuthority, Specs
 from .tagging import TagOps
 
@@ -56,6 +63,8 @@ class Rds:
     service: ServiceHandlers
     reconciler: Reconciler
     group_users: GroupUsers
+    master_passwords: MasterPasswordRotation  # ManagedRotation of the "rds" secrets
+    snapshots: SnapshotWorker  # takes, copies and restores snapshots; automated backups
 
 
 def build(
@@ -72,10 +81,12 @@ def build(
     root: Path,
     host: str,
     drift_seconds: float = DRIFT_CHECK_SECONDS,
+    secrets: ServiceSecrets | None = None,
+    snapshot_options: SnapshotOptions | None = None,
 ) -> Rds:
     sealer = Sealer(ring)
     specs = Specs(root, sealer, groups, ca, host)
-    deps = Deps(store, clock, ids, sealer, specs, data_keys, engine_version)
+    deps = Deps(store, clock, ids, sealer, specs, data_keys, engine_version, secrets)
     clusters, instances = ClusterOps(deps), InstanceOps(deps)
     events, tags = EventOps(deps), TagOps(deps)
     handlers: dict[str, Handler] = {
@@ -94,9 +105,15 @@ def build(
         "AddTagsToResource": tags.add_tags_to_resource,
         "RemoveTagsFromResource": tags.remove_tags_from_resource,
         "ListTagsForResource": tags.list_tags_for_resource,
+        **parameter_group_handlers(deps, engine),
+        **SnapshotOps(deps).handlers(),
+        "RestoreDBClusterFromSnapshot": RestoreOps(deps).restore_db_cluster_from_snapshot,
     }
     service = ServiceHandlers(
         name="rds", handlers=handlers, authz=build_authz(store, engine_version)
     )
     reconciler = Reconciler(deps, engine, drift_seconds=drift_seconds)
-    return Rds(service, reconciler, GroupUsers(store))
+    return Rds(
+        service, reconciler, GroupUsers(store), MasterPasswordRotation(deps, engine),
+        SnapshotWorker(deps, engine, snapshot_options),
+    )  # fmt: skip

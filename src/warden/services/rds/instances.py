@@ -9,6 +9,7 @@ A ``postgres`` instance owns its volume, with the attributes an Aurora cluster w
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from warden.core.redacted import Redacted
@@ -22,6 +23,7 @@ from .attributes import (
     UNSUPPORTED_ON_MODIFY,
     create_settings,
     modified_settings,
+    parameter_group,
     refuse_unsupported,
 )
 from .core import Deps, find_cluster, find_instance, server_of
@@ -44,11 +46,14 @@ from .model import (
     new_resource_id,
     rds_arn,
 )
+from .parameter_apply import statuses
+from .parameter_store import GroupKind
 from .secrets import Purpose
 from .views import instance_view
 from .volumes import VolumeRequest, check_port, encryption, new_volume
 
 POSTGRES_PASSWORD_MAX = 128
+_DB = GroupKind.DB
 _FILTERS = ("db-cluster-id", "db-instance-id", "dbi-resource-id", "domain", "engine")
 _CLUSTER_LEVEL_CREATE = ("MasterUsername", "MasterUserPassword", "VpcSecurityGroupIds")
 _CLUSTER_LEVEL_MODIFY = {
@@ -108,7 +113,8 @@ class InstanceOps:
     def _reread(self, ctx: CallContext, identifier: str) -> dict[str, Any]:
         with self.deps.store.read() as conn:
             server = server_of(conn, find_instance(conn, ctx, identifier))
-        return {"DBInstance": instance_view(server, self.deps.specs.host)}
+            status = statuses(conn, [server])[server.instance.resource_id]
+        return {"DBInstance": instance_view(server, self.deps.specs.host, status)}
 
     # -- create ------------------------------------------------------------------------
 
@@ -127,6 +133,8 @@ class InstanceOps:
             if repo.instance(conn, ctx.account_id, ctx.region, ident) is not None:
                 raise DBInstanceAlreadyExistsFault(message="DB instance already exists")
         if engine == AURORA_POSTGRESQL:
+            group = parameter_group(self.deps, ctx, _DB, params.get("DBParameterGroupName"), engine)
+            options = replace(options, parameter_group=group)
             self._join_cluster(ctx, params, ident, klass, options, tags)
         else:
             self._standalone(ctx, params, ident, klass, options, tags)
@@ -241,7 +249,10 @@ class InstanceOps:
         servers = [s for s in servers if _matches(s, wanted)]
         page, more = ctx.page(servers)
         host = self.deps.specs.host
-        return {"DBInstances": [instance_view(s, host) for s in page], **more}
+        with self.deps.store.read() as conn:
+            applied = statuses(conn, page)
+        views = [instance_view(s, host, applied[s.instance.resource_id]) for s in page]
+        return {"DBInstances": views, **more}
 
     # -- modify, delete, reboot --------------------------------------------------------
 
@@ -265,6 +276,9 @@ class InstanceOps:
         else:
             values, status = self._volume_changes(ctx, params, current, used)
         options = _options(params, ctx.region, current.options)
+        if current.volume is None and params.get("DBParameterGroupName"):
+            group = parameter_group(deps, ctx, _DB, params["DBParameterGroupName"], current.engine)
+            options = replace(options, parameter_group=group)
         if options != current.options:
             values["options"] = options.to_json()
             status = status or Status.MODIFYING

@@ -37,11 +37,13 @@ class Status(StrEnum):
     STARTING = "starting"
     DELETING = "deleting"
     FAILED = "failed"
+    BACKING_UP = "backing-up"  # a cluster while a snapshot of it is taken
 
 
 class SourceType(StrEnum):
     CLUSTER = "db-cluster"
     INSTANCE = "db-instance"
+    CLUSTER_SNAPSHOT = "db-cluster-snapshot"
 
 
 def new_resource_id(ids: IdFactory, prefix: str) -> str:
@@ -123,6 +125,7 @@ class InstanceOptions:
     maintenance_window: str = "sun:08:00-sun:08:30"
     promotion_tier: int = 1
     availability_zone: str = ""
+    parameter_group: str = ""  # a cluster member's DB parameter group ("": the default)
 
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -133,6 +136,16 @@ class InstanceOptions:
 
 
 Tags = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class MasterSecret:
+    """The Secrets Manager secret RDS keeps a cluster's master password in
+    (ManageMasterUserPassword). ``arn`` is None until the secret exists."""
+
+    name: str  # rds!cluster-<uuid>
+    kms_key_id: str  # the ARN of the KMS key that encrypts it
+    arn: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +161,7 @@ class Cluster:
     volume: Volume
     created_at: datetime
     tags: Tags = ()
+    master_secret: MasterSecret | None = None  # None: the master password is the user's
 
     def tag_map(self) -> dict[str, str]:
         return dict(self.tags)

@@ -5,7 +5,8 @@ Each tick reads the desired state from the store and converges it: every instanc
 modified, stopped, started, deleted). It runs every second when idle, so a killed server
 is back within seconds and a security group change reaches pg_hba.conf as fast. At its
 first tick after warden starts it adopts the servers that kept running, and removes any
-volume directory no cluster or instance owns (what a crash between two steps could leave).
+volume directory no cluster or instance owns and any managed master secret no cluster
+names (what a crash between two steps could leave).
 
 Invariants: one server's failure never stops the others (it is logged and retried with
 backoff); the store is written only in short transactions, never around an engine call.
@@ -15,14 +16,17 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from datetime import timedelta
 
 from warden.engines.base import Engine
 
 from . import repository as repo
+from . import snapshot_repository as snaps
 from .convergence import DRIFT_CHECK_SECONDS, ServerSteps
 from .core import Deps, record_event
 from .events import RETENTION
+from .master_secret import MasterSecrets
 from .model import Cluster, Instance, Server, SourceType, Status
 
 log = logging.getLogger("warden.rds")
@@ -42,6 +46,7 @@ class Reconciler:
         self.deps = deps
         self.engine = engine
         self.steps = ServerSteps(deps, engine, drift_seconds)
+        self.masters = MasterSecrets(deps)
         self._swept = False
         self._next_prune = -math.inf
         self._failures: dict[str, int] = {}
@@ -50,6 +55,7 @@ class Reconciler:
     def tick(self) -> bool:
         if not self._swept:
             self._sweep_orphans()
+            self._guarded("master-secrets", self.masters.sweep)
             self._swept = True
         with self.deps.store.read() as conn:
             clusters = {c.resource_id: c for c in repo.clusters(conn)}
@@ -68,7 +74,10 @@ class Reconciler:
         return busy
 
     def _guarded(
-        self, key: str, target: Server | Cluster, members: list[Instance] | None = None
+        self,
+        key: str,
+        target: Server | Cluster | Callable[[], None],
+        members: list[Instance] | None = None,
     ) -> bool:
         now = self.deps.clock.monotonic()
         if now < self._retry_at.get(key, -math.inf):
@@ -76,8 +85,11 @@ class Reconciler:
         try:
             if isinstance(target, Server):
                 done = self.steps.step(target)
-            else:
+            elif isinstance(target, Cluster):
                 done = self._cluster_step(target, members or [])
+            else:
+                target()
+                done = False
         except Exception:
             failures = self._failures.get(key, 0) + 1
             self._failures[key] = failures
@@ -92,7 +104,11 @@ class Reconciler:
 
     def _cluster_step(self, cluster: Cluster, members: list[Instance]) -> bool:
         status = cluster.status
+        if self.masters.converge(cluster):
+            return True
         if status is Status.CREATING:
+            if self._waits_on_snapshots(cluster):
+                return False
             return self._cluster_status(cluster, "DB cluster created", ("creation",))
         if status is Status.MODIFYING:
             return self._cluster_status(cluster)
@@ -108,8 +124,18 @@ class Reconciler:
         if status is Status.STARTING and all(m.status is Status.AVAILABLE for m in members):
             return self._cluster_status(cluster, "DB cluster started", ("notification",))
         if status is Status.DELETING and not members:
+            if self._waits_on_snapshots(cluster):
+                return False
             return self._delete_cluster(cluster)
         return False
+
+    def _waits_on_snapshots(self, cluster: Cluster) -> bool:
+        """A restore is still filling the volume, or a final snapshot still reading it
+        (the snapshot worker moves the cluster on)."""
+        with self.deps.store.read() as conn:
+            if cluster.status is Status.CREATING:
+                return snaps.restoring(conn, cluster.resource_id)
+            return snaps.taking(conn, cluster.resource_id)
 
     def _cluster_status(
         self,
@@ -132,6 +158,8 @@ class Reconciler:
     def _delete_cluster(self, cluster: Cluster) -> bool:
         root = self.deps.specs.volume_root(cluster.resource_id)
         self.engine.destroy(self.deps.specs.bare(root))
+        # Its managed master secret goes with it (a crash before the row goes: again).
+        self.masters.release(cluster.account_id, cluster.region, cluster.master_secret)
         with self.deps.store.begin() as conn:
             record_event(
                 conn, self.deps.ids, kind=SourceType.CLUSTER, resource=cluster,

@@ -18,7 +18,16 @@ from warden.store.schema import rds_clusters as clusters_t
 from warden.store.schema import rds_events as events_t
 from warden.store.schema import rds_instances as instances_t
 
-from .model import Cluster, DbSettings, Instance, InstanceOptions, SourceType, Status, Volume
+from .model import (
+    Cluster,
+    DbSettings,
+    Instance,
+    InstanceOptions,
+    MasterSecret,
+    SourceType,
+    Status,
+    Volume,
+)
 
 Table = sa.Table
 
@@ -80,7 +89,27 @@ def _cluster(row: RowMapping) -> Cluster:
         volume=volume,
         created_at=row["created_at"],
         tags=_untag(row["tags"]),
+        master_secret=_master_secret(row),
     )
+
+
+def _master_secret(row: RowMapping) -> MasterSecret | None:
+    if row["master_secret_name"] is None:
+        return None
+    return MasterSecret(
+        name=row["master_secret_name"],
+        kms_key_id=row["master_secret_kms_key_id"],
+        arn=row["master_secret_arn"],
+    )
+
+
+def master_secret_values(secret: MasterSecret | None) -> dict[str, Any]:
+    """The cluster columns of its managed master secret (all NULL: not managed)."""
+    return {
+        "master_secret_name": secret.name if secret else None,
+        "master_secret_kms_key_id": secret.kms_key_id if secret else None,
+        "master_secret_arn": secret.arn if secret else None,
+    }
 
 
 def _instance(row: RowMapping) -> Instance:
@@ -119,6 +148,7 @@ def insert_cluster(conn: Connection, cluster: Cluster) -> None:
             tags=_tags(cluster.tags),
             created_at=cluster.created_at,
             **volume_values(cluster.volume),
+            **master_secret_values(cluster.master_secret),
         )
     )
 
@@ -151,6 +181,13 @@ def clusters(
     if account_id is not None:
         query = query.where(clusters_t.c.account_id == account_id, clusters_t.c.region == region)
     return [_cluster(row) for row in conn.execute(query).mappings()]
+
+
+def cluster_by_secret(conn: Connection, secret_arn: str) -> Cluster | None:
+    """The cluster whose managed master secret is ``secret_arn``."""
+    query = sa.select(clusters_t).where(clusters_t.c.master_secret_arn == secret_arn)
+    row = conn.execute(query).mappings().first()
+    return None if row is None else _cluster(row)
 
 
 def update_cluster(conn: Connection, resource_id: str, **values: Any) -> None:

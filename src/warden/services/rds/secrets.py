@@ -1,4 +1,5 @@
-"""Sealing what an instance must not show: master and admin passwords, TLS private keys.
+"""Sealing what an instance must not show: master and admin passwords, TLS private keys;
+and the passwords RDS makes itself.
 
 Each value is sealed by the key ring (AES-256-GCM) with associated data naming its purpose
 and the volume it belongs to, so a ciphertext copied to another row or purpose does not
@@ -11,6 +12,7 @@ through the API (``Engine.password_matches``).
 from __future__ import annotations
 
 import secrets
+import string
 from enum import StrEnum
 
 from warden.core.redacted import Redacted
@@ -21,6 +23,7 @@ class Purpose(StrEnum):
     MASTER = "master-password"
     ADMIN = "admin-password"
     TLS_KEY = "tls-key"
+    SNAPSHOT_KEY = "snapshot-key"  # an unencrypted cluster's snapshot file key
 
 
 class Sealer:
@@ -41,6 +44,22 @@ class Sealer:
 
     def open_text(self, purpose: Purpose, owner: str, sealed: bytes) -> Redacted[str]:
         return Redacted(self.open_bytes(purpose, owner, sealed).reveal().decode())
+
+
+# What RDS puts in the master passwords it generates: printable ASCII without the
+# characters RDS forbids ('/', '"', '@', space) and those that break connection strings.
+_GENERATED = string.ascii_letters + string.digits + "!#$%&()*+,-.;<=>?[]^_{|}~"
+GENERATED_LENGTH = 32
+
+
+def generated_master_password() -> Redacted[str]:
+    """A master password RDS makes for a cluster whose password it manages: 32 characters
+    with at least one upper-case letter, lower-case letter, digit and punctuation mark."""
+    classes = (string.ascii_uppercase, string.ascii_lowercase, string.digits, _GENERATED[62:])
+    while True:
+        text = "".join(secrets.choice(_GENERATED) for _ in range(GENERATED_LENGTH))
+        if all(any(c in group for c in text) for group in classes):
+            return Redacted(text)
 
 
 def admin_password() -> Redacted[str]:

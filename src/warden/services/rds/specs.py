@@ -21,12 +21,13 @@ from warden.engines.base import (
     AccessRules,
     InstanceSpec,
     MasterUser,
+    ParameterValues,
     TlsMaterial,
     listen_addresses,
 )
 from warden.services.ports import SecurityGroups
 
-from .model import Server, Volume
+from .model import Cluster, Server, Volume
 from .secrets import Purpose, Sealer
 
 _WILDCARDS = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - names them, binds nothing
@@ -74,7 +75,9 @@ class Specs:
         )
         return AccessRules.of(cidrs)
 
-    def spec(self, server: Server) -> InstanceSpec:
+    def spec(self, server: Server, parameters: ParameterValues | None = None) -> InstanceSpec:
+        """``parameters``: the values its server is to run with (``parameter_apply``);
+        omitted where they do not matter (stopping, removing)."""
         volume, instance = server.volume, server.instance
         public = instance.options.publicly_accessible
         listen = listen_addresses(public, endpoint_address(public, self.host))
@@ -89,6 +92,23 @@ class Specs:
             tls=TlsMaterial(volume.tls_cert.encode(), key, self.ca.ca_pem()),
             listen=listen,
             access=self.access(instance.account_id, instance.region, volume),
+            parameters=parameters or ParameterValues(),
+        )
+
+    def maintenance(self, cluster: Cluster) -> InstanceSpec:
+        """A cluster volume's server as warden runs it with no instance on it (to take or
+        restore a snapshot): on loopback, admitting warden's admin and no one else."""
+        volume = cluster.volume
+        key = self.sealer.open_bytes(Purpose.TLS_KEY, volume.owner, volume.tls_key)
+        return InstanceSpec(
+            instance_id=cluster.identifier,
+            root=self.volume_root(volume.owner),
+            port=volume.port,
+            admin_password=self.sealer.open_text(
+                Purpose.ADMIN, volume.owner, volume.admin_password
+            ),
+            tls=TlsMaterial(volume.tls_cert.encode(), key, self.ca.ca_pem()),
+            access=AccessRules(),
         )
 
     def master(self, volume: Volume) -> MasterUser:

@@ -1,13 +1,14 @@
 """AddTagsToResource, RemoveTagsFromResource, ListTagsForResource.
 
 ``ResourceName`` is an ARN of this account and region. ``TAGGABLE`` maps each ARN resource
-type to the table that keeps its tags; DB clusters and instances are served now, parameter
-groups and snapshots add their entry when they are.
+type to the table that keeps its tags: DB clusters, instances, (custom) parameter groups
+and DB cluster snapshots.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,15 +17,26 @@ from sqlalchemy.engine import Connection
 from warden.core.arn import Arn
 from warden.services.context import CallContext
 from warden.store.schema import rds_clusters, rds_instances
+from warden.store.schema.rds_snapshots import rds_cluster_snapshots
 
 from . import inputs
 from .core import Deps
-from .errors import InvalidParameterValue, cluster_not_found, instance_not_found
+from .errors import (
+    InvalidParameterValue,
+    cluster_not_found,
+    instance_not_found,
+    snapshot_not_found,
+)
 from .inputs import MAX_TAGS
+from .parameter_groups import not_found
+from .parameter_store import GroupKind
 
 TAGGABLE: dict[str, tuple[sa.Table, Any]] = {
     "cluster": (rds_clusters, cluster_not_found),
     "db": (rds_instances, instance_not_found),
+    "cluster-pg": (GroupKind.CLUSTER.table, partial(not_found, GroupKind.CLUSTER)),
+    "pg": (GroupKind.DB.table, partial(not_found, GroupKind.DB)),
+    "cluster-snapshot": (rds_cluster_snapshots, snapshot_not_found),
 }
 
 

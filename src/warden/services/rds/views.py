@@ -9,7 +9,7 @@ Performance Insights, IPv4 network).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -43,8 +43,24 @@ def default_parameter_group(engine: str, version: str) -> str:
     return f"default.{engine}{major(version)}"
 
 
-def cluster_view(cluster: Cluster, members: Sequence[Instance], host: str) -> dict[str, Any]:
+def db_parameter_group(server: Server) -> str:
+    """A member's own group (in its options), a standalone instance's (a volume setting)."""
+    inst = server.instance
+    name = (
+        inst.options.parameter_group if server.cluster else server.volume.settings.parameter_group
+    )
+    return name or default_parameter_group(inst.engine, inst.engine_version)
+
+
+def cluster_view(
+    cluster: Cluster,
+    members: Sequence[Instance],
+    host: str,
+    apply_status: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """``apply_status``: member resource id → its parameter apply status (else in-sync)."""
     volume, s = cluster.volume, cluster.volume.settings
+    applied = apply_status or {}
     public = any(m.options.publicly_accessible for m in members)
     address = endpoint_address(public, host)
     out: dict[str, Any] = {
@@ -69,7 +85,7 @@ def cluster_view(cluster: Cluster, members: Sequence[Instance], host: str) -> di
             {
                 "DBInstanceIdentifier": m.identifier,
                 "IsClusterWriter": True,
-                "DBClusterParameterGroupStatus": "in-sync",
+                "DBClusterParameterGroupStatus": applied.get(m.resource_id, "in-sync"),
                 "PromotionTier": m.options.promotion_tier,
             }
             for m in members
@@ -101,7 +117,7 @@ def cluster_view(cluster: Cluster, members: Sequence[Instance], host: str) -> di
     return out
 
 
-def instance_view(server: Server, host: str) -> dict[str, Any]:
+def instance_view(server: Server, host: str, apply_status: str = "in-sync") -> dict[str, Any]:
     inst, volume = server.instance, server.volume
     s, opts, cluster = volume.settings, inst.options, server.cluster
     out: dict[str, Any] = {
@@ -118,8 +134,8 @@ def instance_view(server: Server, host: str) -> dict[str, Any]:
         "VpcSecurityGroups": _groups(s.security_groups),
         "DBParameterGroups": [
             {
-                "DBParameterGroupName": default_parameter_group(inst.engine, inst.engine_version),
-                "ParameterApplyStatus": "in-sync",
+                "DBParameterGroupName": db_parameter_group(server),
+                "ParameterApplyStatus": apply_status,
             }
         ],
         "AvailabilityZone": opts.availability_zone or f"{inst.region}a",

@@ -98,9 +98,13 @@ class SecretsBase:
             arn=record.arn,
             version_id=version_id,
             key_id=record.kms_key_id,
+            caller=ctx,
         )
 
-    def open(self, record: SecretRecord, version: VersionRecord) -> SecretValue:
+    def open(
+        self, record: SecretRecord, version: VersionRecord, caller: CallContext | None = None
+    ) -> SecretValue:
+        """The value of ``version``; with ``caller``, KMS first authorizes its principal."""
         if version.sealed is None:
             raise ValueError("a version without a value cannot be opened")
         return self.deps.envelope.open(
@@ -109,6 +113,7 @@ class SecretsBase:
             region=record.region,
             arn=record.arn,
             version_id=version.version_id,
+            caller=caller,
         )
 
     def same_value_exists(

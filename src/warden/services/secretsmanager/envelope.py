@@ -21,7 +21,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from warden.core.redacted import Redacted
-from warden.services.ports import DataKeys, KeyUnavailable
+from warden.protocol.errors import AccessDeniedException
+from warden.services.context import CallContext
+from warden.services.ports import DataKeys, KeyAccessDenied, KeyUnavailable
 
 from .errors import DecryptionFailure, EncryptionFailure
 
@@ -93,6 +95,7 @@ class Envelope:
         arn: str,
         version_id: str,
         key_id: str | None,
+        caller: CallContext | None = None,
     ) -> SealedValue:
         try:
             data_key = self._keys.generate_data_key(
@@ -101,7 +104,10 @@ class Envelope:
                 key_id=key_id,
                 managed_alias=MANAGED_ALIAS,
                 encryption_context=_context(arn, version_id),
+                caller=caller,
             )
+        except KeyAccessDenied:
+            raise _kms_denied() from None
         except KeyUnavailable as exc:
             raise encryption_failure(exc) from None
         nonce = secrets.token_bytes(_NONCE)
@@ -113,7 +119,14 @@ class Envelope:
         )
 
     def open(
-        self, sealed: SealedValue, *, account_id: str, region: str, arn: str, version_id: str
+        self,
+        sealed: SealedValue,
+        *,
+        account_id: str,
+        region: str,
+        arn: str,
+        version_id: str,
+        caller: CallContext | None = None,
     ) -> SecretValue:
         try:
             key, _key_arn = self._keys.decrypt_data_key(
@@ -121,7 +134,10 @@ class Envelope:
                 region=region,
                 ciphertext_blob=sealed.data_key_blob,
                 encryption_context=_context(arn, version_id),
+                caller=caller,
             )
+        except KeyAccessDenied:
+            raise _kms_denied() from None
         except KeyUnavailable as exc:
             raise DecryptionFailure(
                 message="Secrets Manager can't decrypt the protected secret text using the "
@@ -155,6 +171,11 @@ def encryption_failure(exc: KeyUnavailable) -> EncryptionFailure:
         f"KMS key. Check that the KMS key is available, enabled, and not in an invalid state: "
         f"{exc.reason}"
     )
+
+
+def _kms_denied() -> AccessDeniedException:
+    # What Secrets Manager answers when the caller may not use the secret's KMS key.
+    return AccessDeniedException(message="Access to KMS is not allowed")
 
 
 def _undecryptable() -> DecryptionFailure:

@@ -13,7 +13,7 @@ templates, in every account and Region (the ARN's Region and account must be the
 
 Any other function cannot be invoked, which is what AWS records when Lambda refuses the call
 (``FunctionUnavailable``). Secrets another warden service owns (``OwningService``) have no
-function: that service applies the new password through ``ManagedRotation``.
+function: that service applies the new password through ``ports.ManagedRotation``.
 
 Each step is idempotent (re-running it after a crash converges): ``set_secret`` accepts a
 server that already has the pending password, and the superuser's credentials are only ever
@@ -26,11 +26,12 @@ import enum
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from warden.core.redacted import Redacted
 from warden.engines.base import Accounts, Endpoint, Login
 from warden.engines.errors import EngineError, LoginFailed
+from warden.services.ports import ManagedRotation
 
 from .dbsecret import DbSecret, SecretFormatError, Trust, alternate_user, base_user, endpoint
 from .envelope import SecretValue
@@ -86,19 +87,6 @@ def strategy_for(function: str | None, *, account_id: str, region: str) -> Strat
         return Strategy(match.group(4))
     except ValueError:
         raise FunctionUnavailable() from None
-
-
-class ManagedRotation(Protocol):
-    """A warden service that owns secrets (``OwningService``) and applies their new
-    credentials itself (RDS sets a cluster's master password)."""
-
-    def set_secret(self, *, secret_arn: str, username: str, password: Redacted[str]) -> None:
-        """Make ``password`` the user's password; raise ``EngineError`` when that fails."""
-        ...
-
-    def test_secret(self, *, secret_arn: str, username: str, password: Redacted[str]) -> None:
-        """Log in with the credentials; raise ``EngineError`` when that fails."""
-        ...
 
 
 def formatted(fn: Callable[[], T]) -> T:

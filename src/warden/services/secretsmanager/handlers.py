@@ -19,6 +19,7 @@ from .authz import SecretLookup, build_authz
 from .core import Deps
 from .envelope import Envelope
 from .lifecycle import SecretLifecycle
+from .managed import OwnedSecrets
 from .password import get_random_password
 from .reads import AccessCheck, SecretReads
 from .resource_policy import ResourcePolicies
@@ -30,6 +31,13 @@ def deps_for(
     store: Store, clock: Clock, ids: IdFactory, data_keys: DataKeys, jobs: JobQueue | None = None
 ) -> Deps:
     return Deps(store, clock, ids, Envelope(data_keys), jobs or JobQueue(store, clock, ids))
+
+
+def service_secrets(
+    store: Store, clock: Clock, ids: IdFactory, data_keys: DataKeys, jobs: JobQueue | None = None
+) -> OwnedSecrets:
+    """``ports.ServiceSecrets`` for the services that own secrets here (RDS)."""
+    return OwnedSecrets(deps_for(store, clock, ids, data_keys, jobs))
 
 
 def build(

@@ -95,18 +95,18 @@ class SecretReads(SecretsBase):
             version = _select(
                 conn, record, labels, params.get("VersionId"), params.get("VersionStage")
             )
-        out = self._value(record, labels, version)
+        out = self._value(ctx, record, labels, version)
         self._touch(ctx, [(record, version)])
         return out
 
     def _value(
-        self, record: SecretRecord, labels: Labels, version: VersionRecord
+        self, ctx: CallContext, record: SecretRecord, labels: Labels, version: VersionRecord
     ) -> dict[str, Any]:
         out: dict[str, Any] = {
             "ARN": record.arn,
             "Name": record.name,
             "VersionId": version.version_id,
-            **self.open(record, version).wire(),
+            **self.open(record, version, caller=ctx).wire(),
             "VersionStages": list(labels.on(version.version_id)),
             "CreatedDate": version.created_at,
         }
@@ -166,7 +166,7 @@ class SecretReads(SecretsBase):
         for secret_id in ids or []:
             try:
                 record, labels, version = self._batch_one(ctx, str(secret_id))
-                values.append(self._value(record, labels, version))
+                values.append(self._value(ctx, record, labels, version))
                 read.append((record, version))
             except AwsError as exc:
                 errors.append(

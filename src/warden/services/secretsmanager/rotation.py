@@ -32,21 +32,25 @@ CancelRotateSecret turns rotation off and leaves the labels as they are, as AWS 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from warden.services.context import CallContext
+from warden.store.jobs import JobQueue
 
 from . import inputs
 from . import repository as repo
-from .core import SecretsBase
+from .core import SecretsBase, refuse_managed
 from .errors import (
     MODIFY_VERSION,
     NO_ROTATION_LAMBDA,
     InvalidRequestException,
     ResourceExistsException,
 )
-from .labels import PENDING, begin_rotation
-from .model import VersionRecord
+from .labels import PENDING, Labels, begin_rotation
+from .model import SecretRecord, VersionRecord
 from .schedule import RotationRules, next_window, parse_rules, rules_from_json
 
 ROTATE_JOB = "secretsmanager.rotate"
@@ -80,9 +84,8 @@ class Rotation(SecretsBase):
                 if before.holder(PENDING) == token:  # a retry of this very call
                     return {"ARN": record.arn, "Name": record.name, "VersionId": token}
                 raise ResourceExistsException(message=MODIFY_VERSION)
-            after = begin_rotation(before, token)
-            repo.insert_version(conn, record.arn, VersionRecord(token, ctx.now, None))
-            repo.save_labels(conn, record.arn, before, after)
+            mode = "rotate" if immediately else "test"
+            stage_rotation(self.deps.jobs, conn, record, before, token, ctx.now, function, mode)
             effective = rules or rules_from_json(record.rotation_rules)
             repo.update(
                 conn,
@@ -94,26 +97,13 @@ class Rotation(SecretsBase):
                 next_rotation_at=_next_start(effective, ctx),
                 last_changed_at=ctx.now,
             )
-            self.deps.jobs.enqueue(
-                ROTATE_JOB,
-                {
-                    "secret_arn": record.arn,
-                    "account_id": record.account_id,
-                    "region": record.region,
-                    "version_id": token,
-                    "mode": "rotate" if immediately else "test",
-                    "function": function,
-                },
-                dedupe_key=rotation_dedupe_key(record.arn, token),
-                max_attempts=ROTATE_ATTEMPTS,
-                conn=conn,
-            )
         return {"ARN": record.arn, "Name": record.name, "VersionId": token}
 
     def cancel_rotate_secret(self, ctx: CallContext, params: Mapping[str, Any]) -> dict[str, Any]:
         with self.deps.store.begin() as conn:
             record = self.resolve(conn, ctx, params["SecretId"], for_update=True)
-            if record.rotation_lambda_arn is None and record.owning_service is None:
+            refuse_managed(record, "cancel rotation of")
+            if record.rotation_lambda_arn is None:
                 raise InvalidRequestException(message=NO_ROTATION_LAMBDA)
             labels = repo.labels(conn, record.arn)
             repo.update(
@@ -128,6 +118,38 @@ class Rotation(SecretsBase):
         if labels.rotation_in_progress() and pending is not None:
             out["VersionId"] = pending
         return out
+
+
+def stage_rotation(
+    jobs: JobQueue,
+    conn: Connection,
+    record: SecretRecord,
+    before: Labels,
+    version_id: str,
+    now: datetime,
+    function: str | None,
+    mode: str = "rotate",
+) -> None:
+    """The hand-off (see the module docstring), inside the caller's transaction: an empty
+    version ``version_id`` holding AWSPENDING, and its rotation job. ``InvalidRequest``
+    while another rotation is in progress."""
+    after = begin_rotation(before, version_id)
+    repo.insert_version(conn, record.arn, VersionRecord(version_id, now, None))
+    repo.save_labels(conn, record.arn, before, after)
+    jobs.enqueue(
+        ROTATE_JOB,
+        {
+            "secret_arn": record.arn,
+            "account_id": record.account_id,
+            "region": record.region,
+            "version_id": version_id,
+            "mode": mode,
+            "function": function,
+        },
+        dedupe_key=rotation_dedupe_key(record.arn, version_id),
+        max_attempts=ROTATE_ATTEMPTS,
+        conn=conn,
+    )
 
 
 def _stored(rules: RotationRules | None) -> dict[str, Any] | None:

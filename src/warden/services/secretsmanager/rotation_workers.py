@@ -22,12 +22,13 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from warden.engines.base import Accounts
+from warden.services.ports import ManagedRotation
 from warden.store.schema import JobState, jobs
 
 from .core import Deps
 from .dbsecret import Trust
 from .doorbell import Doorbell, RingingJobQueue
-from .functions import ManagedRotation, PostgresFunctions
+from .functions import PostgresFunctions
 from .rotation import ROTATE_JOB
 from .rotator import Pauses, RotationExecutor, Startup
 from .scheduler import RotationScheduler

@@ -28,10 +28,9 @@ from warden.store.schema import secretsmanager_secrets as secrets_t
 from . import repository as repo
 from .core import Deps
 from .errors import ROTATION_IN_PROGRESS
-from .labels import begin_rotation
-from .model import SecretRecord, VersionRecord
+from .model import SecretRecord
 from .names import parse_secret_id
-from .rotation import ROTATE_ATTEMPTS, ROTATE_JOB, rotation_dedupe_key
+from .rotation import stage_rotation
 from .rotation_events import RotationEvent, record
 from .schedule import RotationRules, next_window, rules_from_json, window_from
 
@@ -119,22 +118,8 @@ class RotationScheduler:
 
     def _begin(self, conn: Connection, found: SecretRecord, version_id: str, now: datetime) -> None:
         before = repo.labels(conn, found.arn)
-        after = begin_rotation(before, version_id)
-        repo.insert_version(conn, found.arn, VersionRecord(version_id, now, None))
-        repo.save_labels(conn, found.arn, before, after)
-        self._deps.jobs.enqueue(
-            ROTATE_JOB,
-            {
-                "secret_arn": found.arn,
-                "account_id": found.account_id,
-                "region": found.region,
-                "version_id": version_id,
-                "mode": "rotate",
-                "function": found.rotation_lambda_arn,
-            },
-            dedupe_key=rotation_dedupe_key(found.arn, version_id),
-            max_attempts=ROTATE_ATTEMPTS,
-            conn=conn,
+        stage_rotation(
+            self._deps.jobs, conn, found, before, version_id, now, found.rotation_lambda_arn
         )
 
 

@@ -1,5 +1,6 @@
 """Operations that create secrets and versions: CreateSecret, PutSecretValue, UpdateSecret,
-UpdateSecretVersionStage, and ``create_managed`` for secrets another service owns.
+UpdateSecretVersionStage. Secrets another service owns are created in ``managed`` and refused
+here (``refuse_managed``).
 
 Idempotency by ClientRequestToken (the token is the new VersionId): the same token with the
 same value answers as the first call did and changes nothing; the same token with another
@@ -183,7 +184,7 @@ class SecretWrites(SecretsBase):
             if version is None or version.sealed is None:
                 continue
             out[version.version_id] = self.seal(
-                ctx, new, version.version_id, self.open(old, version)
+                ctx, new, version.version_id, self.open(old, version, caller=ctx)
             )
         return out
 
@@ -212,37 +213,6 @@ class SecretWrites(SecretsBase):
                 self.drop_expired(conn, record.arn, after, ctx.now)
                 repo.update(conn, record.arn, last_changed_at=ctx.now)
         return {"ARN": record.arn, "Name": record.name}
-
-    def create_managed(
-        self,
-        ctx: CallContext,
-        *,
-        name: str,
-        value: SecretValue,
-        owning_service: str,
-        version_id: str,
-        kms_key_id: str | None = None,
-        description: str | None = None,
-    ) -> SecretRecord:
-        """A secret owned by another warden service (RDS's ``rds!cluster-…`` master secrets):
-        only that service may change or delete it; users may read it and schedule rotation."""
-        check_name(name, managed=True)
-        record = self._new_record(
-            ctx,
-            name,
-            description=description,
-            kms_key_id=kms_key_id,
-            owning_service=owning_service,
-        )
-        sealed = self.seal(ctx, record, version_id, value)
-        try:
-            with self.deps.store.begin() as conn:
-                repo.purge_expired_name(conn, ctx.account_id, ctx.region, name, ctx.now)
-                repo.insert(conn, record)
-                self.store_version(conn, record, version_id, sealed, None, ctx.now)
-        except sqlalchemy.exc.IntegrityError:
-            raise _exists(name) from None
-        return record
 
 
 def _exists(name: str) -> ResourceExistsException:

@@ -36,9 +36,7 @@ def _group_columns() -> list[Any]:
     ]
 
 
-rds_cluster_parameter_groups = sa.Table(
-    "rds_cluster_parameter_groups", metadata, *_group_columns()
-)
+rds_cluster_parameter_groups = sa.Table("rds_cluster_parameter_groups", metadata, *_group_columns())
 
 rds_db_parameter_groups = sa.Table("rds_db_parameter_groups", metadata, *_group_columns())
 
