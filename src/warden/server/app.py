@@ -203,8 +203,8 @@ def open_runtime(
             ),
             # Idle ticks each second: a killed PostgreSQL is back, and a security group
             # change is in pg_hba.conf, within seconds.
-            Scheduled(db.reconciler, idle_seconds=1.0),
-            Scheduled(db.snapshots, idle_seconds=1.0),
+            Scheduled(db.reconciler, idle_seconds=1.0, wake=db.wake_reconciler),
+            Scheduled(db.snapshots, idle_seconds=1.0, wake=db.wake_snapshots),
         ]
     )
     return Runtime(settings, store, ring, audit, pipeline, wire, workers)

@@ -3,8 +3,10 @@
 A worker is a ``tick()`` that does one bounded unit of work (claim a job and run it,
 sweep due rotations, check a process) and says whether it found any. Each runs in its
 own thread: after a tick that found work it ticks again at once; otherwise it waits
-``idle_seconds`` (or until stopped). A tick that raises is logged with its traceback
-and the loop goes on: one bad job must not stop the others. Durable state lives in
+``idle_seconds``, until its ``wake`` event is set (a service changed what the worker
+converges: RDS wakes its workers after every change it accepts) or until stopped. A
+tick that raises is logged with its traceback and the loop goes on: one bad job must
+not stop the others. Durable state lives in
 the store (the job table and its leases), so a crash at any point resumes at the next
 start; stopping only waits for the current tick to finish.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 log = logging.getLogger("warden.workers")
@@ -32,6 +34,7 @@ class Worker(Protocol):
 class Scheduled:
     worker: Worker
     idle_seconds: float
+    wake: threading.Event = field(default_factory=threading.Event)
 
 
 class Workers:
@@ -50,6 +53,8 @@ class Workers:
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
+        for item in self._scheduled:
+            item.wake.set()
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
@@ -62,4 +67,5 @@ class Workers:
                 log.exception("worker %s failed a tick", item.worker.name)
                 busy = False
             if not busy:
-                self._stop.wait(item.idle_seconds)
+                item.wake.wait(item.idle_seconds)
+                item.wake.clear()

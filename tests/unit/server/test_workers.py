@@ -45,3 +45,28 @@ def test_stop_ends_an_idle_worker() -> None:
     assert worker.done.wait(10)
     workers.stop(timeout=10)
     assert not any(t.name == "worker-counting" for t in threading.enumerate())
+
+
+class _Signalling:
+    name = "signalling"
+
+    def __init__(self) -> None:
+        self.ticked = threading.Semaphore(0)
+
+    def tick(self) -> bool:
+        self.ticked.release()
+        return False
+
+
+def test_a_wake_ends_the_idle_wait_at_once() -> None:
+    worker = _Signalling()
+    scheduled = Scheduled(worker, idle_seconds=3600)
+    workers = Workers([scheduled])
+    workers.start()
+    try:
+        assert worker.ticked.acquire(timeout=10)  # the first tick, then an hour's idle wait
+        assert not worker.ticked.acquire(timeout=0.2)
+        scheduled.wake.set()
+        assert worker.ticked.acquire(timeout=10)
+    finally:
+        workers.stop(timeout=10)

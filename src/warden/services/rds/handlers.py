@@ -10,13 +10,16 @@ and ``Rds.snapshots`` (the snapshot worker) into the workers, ``Rds.group_users`
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from warden.core.clock import Clock
 from warden.core.ids import IdFactory
 from warden.engines.base import Engine
-from warden.services.context import Handler, ServiceHandlers
+from warden.services.context import CallContext, Handler, ServiceHandlers
 from warden.services.ports import DataKeys, SecurityGroups, ServiceSecrets
 from warden.store.db import Store
 from warden.store.keyring import KeyRing
@@ -65,6 +68,8 @@ class Rds:
     group_users: GroupUsers
     master_passwords: MasterPasswordRotation  # ManagedRotation of the "rds" secrets
     snapshots: SnapshotWorker  # takes, copies and restores snapshots; automated backups
+    wake_reconciler: threading.Event  # set after every change the API accepts
+    wake_snapshots: threading.Event
 
 
 def build(
@@ -109,11 +114,31 @@ def build(
         **SnapshotOps(deps).handlers(),
         "RestoreDBClusterFromSnapshot": RestoreOps(deps).restore_db_cluster_from_snapshot,
     }
+    wake = (threading.Event(), threading.Event())  # the reconciler's, the snapshot worker's
     service = ServiceHandlers(
-        name="rds", handlers=handlers, authz=build_authz(store, engine_version)
+        name="rds",
+        handlers={op: _waking(h, wake) if _changes(op) else h for op, h in handlers.items()},
+        authz=build_authz(store, engine_version),
     )
     reconciler = Reconciler(deps, engine, drift_seconds=drift_seconds)
     return Rds(
         service, reconciler, GroupUsers(store), MasterPasswordRotation(deps, engine),
-        SnapshotWorker(deps, engine, snapshot_options),
+        SnapshotWorker(deps, engine, snapshot_options), *wake,
     )  # fmt: skip
+
+
+def _changes(operation: str) -> bool:
+    return not operation.startswith(("Describe", "List"))
+
+
+def _waking(handler: Handler, events: tuple[threading.Event, ...]) -> Handler:
+    """``handler``, then the workers wake: what it changed converges now, not at the next
+    idle tick (a new instance is being created within milliseconds of the call)."""
+
+    def call(ctx: CallContext, params: Mapping[str, Any]) -> Mapping[str, Any]:
+        out = handler(ctx, params)
+        for event in events:
+            event.set()
+        return out
+
+    return call
