@@ -307,7 +307,8 @@ class Engine(Protocol):
         ...
 
     def restore(self, spec: InstanceSpec, source: BinaryIO) -> InstanceStatus:
-        """Make and start a new instance from a snapshot stream."""
+        """Make a new instance from a snapshot stream: recovered to the snapshot's end and
+        re-keyed for warden's admin role, left stopped (whoever serves it starts it once)."""
         ...
 
     def auth_events(self, spec: InstanceSpec, cursor: LogCursor) -> AuthBatch:

@@ -210,6 +210,7 @@ class FakeEngine:
             inst = self._new(spec)
             inst.roles.update({k: v for k, v in data["roles"].items() if k != ADMIN_ROLE})
             inst.databases = set(data["databases"])
+            inst.state = InstanceState.STOPPED
             self._instances[str(spec.root)] = inst
         return self.status(spec)
 

@@ -203,8 +203,9 @@ def open_runtime(
             ),
             # Idle ticks each second: a killed PostgreSQL is back, and a security group
             # change is in pg_hba.conf, within seconds.
-            Scheduled(db.reconciler, idle_seconds=1.0, wake=db.wake_reconciler),
-            Scheduled(db.snapshots, idle_seconds=1.0, wake=db.wake_snapshots),
+            # Each wakes the other when it did something the other may act on.
+            Scheduled(db.reconciler, 1.0, wake=db.wake_reconciler, wakes=(db.wake_snapshots,)),
+            Scheduled(db.snapshots, 1.0, wake=db.wake_snapshots, wakes=(db.wake_reconciler,)),
         ]
     )
     return Runtime(settings, store, ring, audit, pipeline, wire, workers)

@@ -5,10 +5,11 @@ sweep due rotations, check a process) and says whether it found any. Each runs i
 own thread: after a tick that found work it ticks again at once; otherwise it waits
 ``idle_seconds``, until its ``wake`` event is set (a service changed what the worker
 converges: RDS wakes its workers after every change it accepts) or until stopped. A
-tick that raises is logged with its traceback and the loop goes on: one bad job must
-not stop the others. Durable state lives in
-the store (the job table and its leases), so a crash at any point resumes at the next
-start; stopping only waits for the current tick to finish.
+tick that found work also wakes the workers named in ``wakes`` (one's output is the
+other's input: a restored volume for the reconciler to start). A tick that raises is
+logged with its traceback and the loop goes on: one bad job must not stop the others.
+Durable state lives in the store (the job table and its leases), so a crash at any point
+resumes at the next start; stopping only waits for the current tick to finish.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Scheduled:
     worker: Worker
     idle_seconds: float
     wake: threading.Event = field(default_factory=threading.Event)
+    wakes: tuple[threading.Event, ...] = ()
 
 
 class Workers:
@@ -66,6 +68,9 @@ class Workers:
             except Exception:
                 log.exception("worker %s failed a tick", item.worker.name)
                 busy = False
-            if not busy:
+            if busy:
+                for other in item.wakes:
+                    other.set()
+            else:
                 item.wake.wait(item.idle_seconds)
                 item.wake.clear()

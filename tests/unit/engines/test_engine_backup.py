@@ -43,7 +43,8 @@ def test_snapshot_and_restore_round_trip(
     target = make_spec()
     with open(file, "rb") as source:
         restored = engine.restore(target, source)
-    assert restored.state is InstanceState.RUNNING
+    assert restored.state is InstanceState.STOPPED  # recovered, for its server to start once
+    assert engine.start(target).state is InstanceState.RUNNING
     # Same master and password (as RDS restores them), the new instance's own admin.
     with connect(target, master.username, password, dbname="appdb") as conn:
         assert conn.execute("SELECT count(*), max(id) FROM ledger").fetchone() == (20000, 20000)

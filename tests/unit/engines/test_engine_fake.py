@@ -68,7 +68,8 @@ def test_fake_engine_contract(tmp_path: Path) -> None:
     out = io.BytesIO()
     engine.snapshot(spec, out)
     copy = _spec(tmp_path, "c", port=5433)
-    engine.restore(copy, io.BytesIO(out.getvalue()))
+    assert engine.restore(copy, io.BytesIO(out.getvalue())).state is InstanceState.STOPPED
+    engine.start(copy)
     assert engine.password_matches(copy, "m", Redacted("pw-2"))
     engine.destroy(spec)
     assert engine.status(spec).state is InstanceState.ABSENT

@@ -70,3 +70,17 @@ def test_a_wake_ends_the_idle_wait_at_once() -> None:
         assert worker.ticked.acquire(timeout=10)
     finally:
         workers.stop(timeout=10)
+
+
+def test_a_tick_that_found_work_wakes_the_workers_it_feeds() -> None:
+    consumer = _Signalling()
+    fed = Scheduled(consumer, idle_seconds=3600)
+    producer = _Counting(busy_for=3)
+    workers = Workers([fed, Scheduled(producer, idle_seconds=3600, wakes=(fed.wake,))])
+    workers.start()
+    try:
+        assert producer.done.wait(10)
+        # The consumer's first tick, then at least one more that the producer's work caused.
+        assert consumer.ticked.acquire(timeout=10) and consumer.ticked.acquire(timeout=10)
+    finally:
+        workers.stop(timeout=10)

@@ -118,13 +118,17 @@ class PostgresEngine:
         return paths
 
     def _first_start(self, spec: InstanceSpec, paths: InstancePaths) -> InstanceStatus:
+        self._prepare(spec, paths)
+        return self._server(spec).start(spec.listen, spec.port)
+
+    def _prepare(self, spec: InstanceSpec, paths: InstancePaths) -> None:
+        """Configuration files, and the admin role's password set in single-user mode (which
+        also replays a restored base backup's WAL and ends with a clean shutdown)."""
         self._write_files(spec, paths)
         set_admin = sql.SQL("ALTER ROLE {} PASSWORD {}").format(
             sql.Identifier(ADMIN_ROLE), roles.verifier_literal(spec.admin_password)
         )
-        server = self._server(spec)
-        server.single_user([set_admin.as_string()])
-        return server.start(spec.listen, spec.port)
+        self._server(spec).single_user([set_admin.as_string()])
 
     def _discard(self, spec: InstanceSpec) -> None:
         try:
@@ -157,11 +161,11 @@ class PostgresEngine:
             self.runner.make_dir(paths.data)
             backup.extract(source, paths.data)
             self.runner.give_tree(paths.data)
-            status = self._first_start(spec, paths)
+            self._prepare(spec, paths)
         except BaseException:
             self._discard(spec)
             raise
-        return status
+        return self.status(spec)
 
     def start(self, spec: InstanceSpec) -> InstanceStatus:
         server = self._server(spec)
