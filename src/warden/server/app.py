@@ -3,7 +3,8 @@
 The API endpoint reads each request whole (capped at ``MAX_BODY`` bytes: larger
 bodies get a modelled 413 without being buffered), builds a ``WireRequest`` from
 the raw path and raw headers (SigV4 signs what was on the wire), runs the
-synchronous pipeline in a thread pool and writes its response. Starlette serves
+synchronous pipeline in a thread pool (on a SQLite store, the first steps and plain
+reads on the event loop) and writes its response. Starlette serves
 ``/_warden/health``, the one unauthenticated path, and runs the lifespan.
 """
 
@@ -33,7 +34,7 @@ from warden.engines.postgres import PgBinaries, PostgresAccounts, PostgresEngine
 from warden.protocol.dispatch import Wire
 from warden.protocol.errors import RequestEntityTooLarge
 from warden.protocol.specs import Registry
-from warden.protocol.wire import WireRequest
+from warden.protocol.wire import WireRequest, WireResponse
 from warden.services.cloudtrail import handlers as cloudtrail
 from warden.services.ec2 import handlers as ec2
 from warden.services.iam import handlers as iam
@@ -282,11 +283,13 @@ def _wire_request(scope: Scope, body: bytes, secure: bool) -> WireRequest:
 
 class AwsEndpoint:
     """The AWS APIs as a bare ASGI app: no routing or middleware between the wire and
-    the pipeline, which runs in the runtime's thread pool."""
+    the pipeline, which runs in the runtime's thread pool (plain reads on a SQLite store
+    run on the event loop, see ``_serve``)."""
 
     def __init__(self, runtime: Runtime, *, secure: bool) -> None:
         self._runtime = runtime
         self._secure = secure
+        self._inline = runtime.store.dialect == "sqlite"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         loop = asyncio.get_running_loop()
@@ -303,11 +306,23 @@ class AwsEndpoint:
             out = await loop.run_in_executor(self._runtime.executor, pipeline.reject, req, error)
         else:
             req = _wire_request(scope, body, self._secure)
-            out = await loop.run_in_executor(self._runtime.executor, pipeline.handle, req)
+            out = await self._serve(loop, req)
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out.headers]
         headers.append((b"content-length", str(len(out.body)).encode()))
         await send({"type": "http.response.start", "status": out.status, "headers": headers})
         await send({"type": "http.response.body", "body": out.body})
+
+    async def _serve(self, loop: asyncio.AbstractEventLoop, req: WireRequest) -> WireResponse:
+        pipeline, executor = self._runtime.pipeline, self._runtime.executor
+        if not self._inline:
+            return await loop.run_in_executor(executor, pipeline.handle, req)
+        # On the SQLite store the first steps and a plain read never wait (WAL readers do
+        # not block): they run here, saving two thread hand-offs; everything else (writes,
+        # which may wait for the write lock, and calls that wait by design) on a worker.
+        started = pipeline.start(req)
+        if pipeline.light(started):
+            return pipeline.finish(started)
+        return await loop.run_in_executor(executor, pipeline.finish, started)
 
 
 class Edge:

@@ -35,6 +35,8 @@ from .audit import AuditRecord, AuditWriter
 log = logging.getLogger("warden.pipeline")
 
 GLOBAL_REGION = "us-east-1"  # where AWS records the calls to global services (IAM)
+# Read-only operations that wait on something (LookupEvents flushes the audit trail first).
+_WAITING_READS = frozenset({"cloudtrail:LookupEvents"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,20 @@ class _Trace:
     secure: bool = False
 
 
+@dataclass(slots=True)
+class Started:
+    """A call after ``Pipeline.start``: how far it got, and the error that stopped it."""
+
+    request: WireRequest
+    request_id: str
+    trace: _Trace
+    spec: ServiceSpec | None = None
+    call: ParsedCall | None = None
+    authn: AuthenticatedCall | None = None
+    error: AwsError | None = None
+    unaudited: bool = False
+
+
 class Pipeline:
     def __init__(
         self,
@@ -122,29 +138,58 @@ class Pipeline:
         return self._services
 
     def handle(self, req: WireRequest) -> WireResponse:
-        request_id = self._ids.request_id()
+        return self.finish(self.start(req))
+
+    def start(self, req: WireRequest) -> Started:
+        """The first steps (route, parse, authenticate): cheap, no writes, no waiting."""
         trace = _Trace(source_ip=req.source_ip, secure=req.secure)
-        error: AwsError | None = None
+        started = Started(req, self._ids.request_id(), trace)
         if not self._audit.healthy:
-            # No call is served that cannot be audited (fail closed).
-            return self._wire.serialize_error(
-                None, ServiceUnavailable(message="The audit trail is unavailable."), request_id
-            )
+            # No call is served that cannot be audited (fail closed); nor can it be recorded.
+            started.error = ServiceUnavailable(message="The audit trail is unavailable.")
+            started.unaudited = True
+            return started
         try:
-            routed = self.route(req, trace)
-            call = self.parse(routed, trace)
-            authn = self.authenticate(routed, call, trace)
-            authz = self.authorize(authn, trace)
-            output = self.invoke(authz, request_id, req)
-            response = self._wire.serialize(routed.spec, call.operation, output, request_id)
+            routed = self.route(req, started.trace)
+            started.call = self.parse(routed, started.trace)
+            started.authn = self.authenticate(routed, started.call, started.trace)
+            started.spec = routed.spec
         except AwsError as exc:
-            error = exc
+            started.error = exc
         except Exception:
-            log.exception("internal failure, request %s", request_id)
-            error = InternalFailure(message="An internal error occurred.")
+            log.exception("internal failure, request %s", started.request_id)
+            started.error = InternalFailure(message="An internal error occurred.")
+        return started
+
+    def light(self, started: Started) -> bool:
+        """Whether the rest of the call is a plain read (or an error to answer): the kind the
+        server may finish on its event loop rather than hand to a worker thread."""
+        call = started.call
+        if started.error is not None or call is None:
+            return True
+        service = self._services.get(call.service)
+        entry = service.authz.get(call.operation) if service else None
+        return entry is None or (entry.read_only and entry.action not in _WAITING_READS)
+
+    def finish(self, started: Started) -> WireResponse:
+        """Authorize, handle, serialize; one audit record whatever happened."""
+        error, trace, request_id = started.error, started.trace, started.request_id
+        if error is None and started.authn is not None and started.spec is not None:
+            try:
+                authz = self.authorize(started.authn, trace)
+                output = self.invoke(authz, request_id, started.request)
+                response = self._wire.serialize(
+                    started.spec, started.authn.call.operation, output, request_id
+                )
+            except AwsError as exc:
+                error = exc
+            except Exception:
+                log.exception("internal failure, request %s", request_id)
+                error = InternalFailure(message="An internal error occurred.")
         if error is not None:
             response = self._wire.serialize_error(trace.spec, error, request_id)
-        self._record(req, trace, request_id, error)
+        if not started.unaudited:
+            self._record(started.request, trace, request_id, error)
         return response
 
     def reject(self, req: WireRequest, error: AwsError) -> WireResponse:

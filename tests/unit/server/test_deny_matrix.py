@@ -10,6 +10,7 @@ also must never answer a 5xx, whatever the random input.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from collections.abc import Iterator
@@ -184,3 +185,33 @@ def test_no_operation_is_reachable_without_an_allow(
     assert reachable == []
     assert refused_for_allowed == []
     assert server_errors == []
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "params", "light"),
+    [
+        ("sts", "GetCallerIdentity", {}, True),
+        ("iam", "ListUsers", {}, True),
+        ("secretsmanager", "GetSecretValue", {"SecretId": "missing"}, True),
+        ("iam", "CreateUser", {"UserName": "light-test"}, False),
+        ("secretsmanager", "PutSecretValue", {"SecretId": "x", "SecretString": "v"}, False),
+        ("cloudtrail", "LookupEvents", {}, False),  # waits for the audit trail's flush
+    ],
+)
+def test_only_plain_reads_and_errors_may_finish_on_the_event_loop(
+    runtime: tuple[Runtime, dict[str, Caller]],
+    service: str,
+    operation: str,
+    params: dict[str, Any],
+    light: bool,
+) -> None:
+    rt, callers = runtime
+    model = botocore.session.get_session().get_service_model(service)
+    req = _request(model, model.operation_model(operation), params, callers["allowed"])
+    started = rt.pipeline.start(req)
+    assert started.error is None and rt.pipeline.light(started) is light
+    # A call stopped in the first steps (here: a bad signature) is always light.
+    forged = dataclasses.replace(req, body=req.body + b" ")
+    refused = rt.pipeline.start(forged)
+    assert refused.error is not None and rt.pipeline.light(refused)
+    assert rt.pipeline.finish(refused).status == 403
