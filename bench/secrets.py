@@ -235,8 +235,12 @@ def throughput(warden: Any) -> tuple[dict[str, float], dict[str, float]]:
 
 
 def main() -> None:
-    from harness import Warden, free_port
+    from harness import Warden, clean_env, free_port
     from rotation_db import start_database
+
+    # The machine's AWS_CA_BUNDLE would override the data dir's CA in the written profile.
+    os.environ.clear()
+    os.environ.update(clean_env())
 
     tmp = Path(tempfile.mkdtemp(prefix="warden-bench-secrets-"))
     os.chmod(tmp, 0o711)  # started as root, warden runs as its service user: it must get in

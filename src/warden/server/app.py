@@ -281,6 +281,10 @@ def _wire_request(scope: Scope, body: bytes, secure: bool) -> WireRequest:
     )
 
 
+# Bodies above this are parsed on a worker thread: parsing must not hold up the event loop.
+_INLINE_BODY = 64 * 1024
+
+
 class AwsEndpoint:
     """The AWS APIs as a bare ASGI app: no routing or middleware between the wire and
     the pipeline, which runs in the runtime's thread pool (plain reads on a SQLite store
@@ -314,11 +318,11 @@ class AwsEndpoint:
 
     async def _serve(self, loop: asyncio.AbstractEventLoop, req: WireRequest) -> WireResponse:
         pipeline, executor = self._runtime.pipeline, self._runtime.executor
-        if not self._inline:
+        if not self._inline or len(req.body) > _INLINE_BODY:
             return await loop.run_in_executor(executor, pipeline.handle, req)
-        # On the SQLite store the first steps and a plain read never wait (WAL readers do
-        # not block): they run here, saving two thread hand-offs; everything else (writes,
-        # which may wait for the write lock, and calls that wait by design) on a worker.
+        # On the SQLite store the first steps (small bodies) and the reads the pipeline deems
+        # light never wait (WAL readers do not block): they run here, saving two thread
+        # hand-offs. Everything else (writes, which may wait for the write lock) on a worker.
         started = pipeline.start(req)
         if pipeline.light(started):
             return pipeline.finish(started)

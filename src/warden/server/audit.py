@@ -91,6 +91,7 @@ class _Flush:
 class AuditWriter:
     def __init__(self, store: Store, *, capacity: int = 50_000) -> None:
         self._store = store
+        self._capacity = capacity
         self._queue: queue.Queue[AuditRecord | _Flush | None] = queue.Queue(capacity)
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._failed = False
@@ -113,6 +114,10 @@ class AuditWriter:
         self.flush()
         self._queue.put(None)
         self._thread.join(timeout=30)
+
+    def has_room(self) -> bool:
+        """Whether a record can be queued without waiting (the queue is under half full)."""
+        return self._queue.qsize() < self._capacity // 2
 
     @property
     def healthy(self) -> bool:

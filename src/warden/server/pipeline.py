@@ -35,8 +35,21 @@ from .audit import AuditRecord, AuditWriter
 log = logging.getLogger("warden.pipeline")
 
 GLOBAL_REGION = "us-east-1"  # where AWS records the calls to global services (IAM)
-# Read-only operations that wait on something (LookupEvents flushes the audit trail first).
-_WAITING_READS = frozenset({"cloudtrail:LookupEvents"})
+# The calls that may finish on the server's event loop: each only reads the store (no
+# write, however rare: GetSecretValue records a daily LastAccessedDate; no engine call: the
+# parameter catalog may build a template; no waiting: LookupEvents flushes the audit trail;
+# KMS and EC2 create an AWS-managed key or the default security group on first use), so
+# none can stall the loop; ``Store.begin`` refuses to run on the loop should one try.
+_LOOP_SAFE = frozenset(
+    {
+        "sts:GetCallerIdentity",
+        "rds:DescribeDBClusters", "rds:DescribeDBInstances", "rds:DescribeEvents",
+        "rds:DescribeDBClusterSnapshots", "rds:ListTagsForResource",
+        "secretsmanager:DescribeSecret", "secretsmanager:ListSecrets",
+        "secretsmanager:ListSecretVersionIds", "secretsmanager:GetResourcePolicy",
+    }
+)  # fmt: skip
+_IAM_READS = ("iam:Get", "iam:List")  # IAM's reads only read the store
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,14 +175,19 @@ class Pipeline:
         return started
 
     def light(self, started: Started) -> bool:
-        """Whether the rest of the call is a plain read (or an error to answer): the kind the
-        server may finish on its event loop rather than hand to a worker thread."""
+        """Whether the rest of the call is a plain read (or an error to answer) that the
+        server may finish on its event loop rather than hand to a worker thread: never
+        while the audit queue is filling up (recording the call must not wait either)."""
+        if not self._audit.has_room():
+            return False
         call = started.call
         if started.error is not None or call is None:
             return True
         service = self._services.get(call.service)
         entry = service.authz.get(call.operation) if service else None
-        return entry is None or (entry.read_only and entry.action not in _WAITING_READS)
+        if entry is None:
+            return True  # refused as not implemented
+        return entry.action in _LOOP_SAFE or entry.action.startswith(_IAM_READS)
 
     def finish(self, started: Started) -> WireResponse:
         """Authorize, handle, serialize; one audit record whatever happened."""

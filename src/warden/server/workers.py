@@ -63,6 +63,7 @@ class Workers:
 
     def _loop(self, item: Scheduled) -> None:
         while not self._stop.is_set():
+            item.wake.clear()  # before the tick: a wake during it means "look again"
             try:
                 busy = item.worker.tick()
             except Exception:
@@ -73,4 +74,3 @@ class Workers:
                     other.set()
             else:
                 item.wake.wait(item.idle_seconds)
-                item.wake.clear()

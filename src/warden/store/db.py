@@ -21,6 +21,7 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from collections.abc import Iterator
@@ -75,7 +76,11 @@ class Store:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """One writing transaction: committed on normal exit, rolled back on an exception."""
+        """One writing transaction: committed on normal exit, rolled back on an exception.
+        Refused on a thread running an asyncio event loop: waiting there for SQLite's write
+        lock would stall every request the server is serving."""
+        if _on_event_loop():
+            raise RuntimeError("a writing transaction must not run on the event loop")
         with self.engine.begin() as conn:
             yield conn
 
@@ -104,6 +109,14 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

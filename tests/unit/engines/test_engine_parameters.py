@@ -72,9 +72,13 @@ def test_validation_reasons(engine: PostgresEngine) -> None:
         "statement_timeout": "unit 'parsecs' does not fit this parameter (unit ms)",
         "application_name": "must be a single line",
         "log_min_messages": "must be one of debug5,debug4,debug3,debug2,debug1,info,notice,"
-        "warning,error,log,fatal",
+        "warning,error,log",
     }
-    engine.check_parameters({"log_min_messages": "fatal"})
+    engine.check_parameters({"log_min_messages": "log"})
+    for hidden in ({"log_min_messages": "fatal"}, {"log_error_verbosity": "terse"},
+                   {"lc_messages": "de_DE.UTF-8"}):  # fmt: skip
+        with pytest.raises(InvalidParameters):
+            engine.check_parameters(hidden)
 
 
 def test_dynamic_and_static_parameters(

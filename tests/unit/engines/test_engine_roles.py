@@ -212,3 +212,31 @@ def test_no_plaintext_password_reaches_the_server(
             statements += data.count(b"ALTER ROLE")
             assert not any(n in data for n in needles), path
     assert statements > 0  # the statements were logged: the scan looked at them
+
+
+def test_warden_sessions_ignore_the_search_path_and_timeouts_users_set(
+    engine: PostgresEngine, running: Running
+) -> None:
+    # The master user owns its database and may set defaults on it; a function of its own
+    # named like a catalog one must never run inside warden's superuser session.
+    master = running.master
+    with connect(running.spec, master.username, master.password.reveal()) as conn:
+        conn.execute("CREATE SCHEMA trap")
+        conn.execute(
+            "CREATE FUNCTION trap.pg_reload_conf() RETURNS boolean LANGUAGE sql AS 'SELECT false'"
+        )
+        for setting in ("search_path = trap, pg_catalog", "default_transaction_read_only = on",
+                        "statement_timeout = 1"):  # fmt: skip
+            conn.execute(f"ALTER DATABASE postgres SET {setting}")
+    try:
+        with engine.admin(running.spec) as admin:
+            assert admin.execute("SHOW search_path").fetchone() == ("pg_catalog,pg_temp",)
+            assert admin.execute("SELECT pg_reload_conf()").fetchone() == (True,)
+            assert admin.execute("SHOW default_transaction_read_only").fetchone() == ("off",)
+            admin.execute("SELECT pg_sleep(0.05)")  # no 1 ms statement timeout either
+        engine.set_master_password(running.spec, MasterUser(master.username, Redacted("new-Pw-1x")))
+    finally:  # the server is shared with other tests: leave its defaults as they were
+        with engine.admin(running.spec) as admin:
+            admin.execute("ALTER DATABASE postgres RESET ALL")
+            admin.execute("DROP SCHEMA trap CASCADE")
+        engine.set_master_password(running.spec, running.master)

@@ -192,10 +192,16 @@ def test_no_operation_is_reachable_without_an_allow(
     [
         ("sts", "GetCallerIdentity", {}, True),
         ("iam", "ListUsers", {}, True),
-        ("secretsmanager", "GetSecretValue", {"SecretId": "missing"}, True),
+        ("secretsmanager", "DescribeSecret", {"SecretId": "missing"}, True),
+        ("rds", "DescribeDBClusters", {}, True),
+        # Reads that may write (LastAccessedDate), build the engine's template, create an
+        # AWS-managed key, or wait for the audit trail: never on the event loop.
+        ("secretsmanager", "GetSecretValue", {"SecretId": "missing"}, False),
+        ("rds", "DescribeDBClusterParameters", {"DBClusterParameterGroupName": "x"}, False),
+        ("kms", "DescribeKey", {"KeyId": "alias/aws/secretsmanager"}, False),
         ("iam", "CreateUser", {"UserName": "light-test"}, False),
         ("secretsmanager", "PutSecretValue", {"SecretId": "x", "SecretString": "v"}, False),
-        ("cloudtrail", "LookupEvents", {}, False),  # waits for the audit trail's flush
+        ("cloudtrail", "LookupEvents", {}, False),
     ],
 )
 def test_only_plain_reads_and_errors_may_finish_on_the_event_loop(

@@ -326,3 +326,31 @@ def test_bad_requests_get_the_aws_errors(world: World) -> None:
         )  # fmt: skip
     assert _error(exc)[0] == "InvalidParameterCombination"
     assert _manual(world) == ["s1"]
+
+
+def test_every_spelling_of_a_snapshot_arn_is_authorized_as_the_snapshot(world: World) -> None:
+    from dataclasses import replace
+
+    from rds_snapshot_world import REGION
+
+    from warden.services.context import Scope
+    from warden.services.rds.snapshot_authz import SnapshotLookup
+
+    world.make("src")
+    world.take("prod", "src")
+    world.settle()
+    arn = world.snapshot("prod")["DBClusterSnapshotArn"]
+    lookup, scope = SnapshotLookup(world.store), Scope(ACCOUNT, REGION, "p")
+    shouted = arn.replace("arn:aws:", "arn:aws-cn:").removesuffix("prod") + "PROD"
+    for spelling in ("prod", "PROD", arn, shouted):
+        assert lookup.arn(scope, spelling) == arn, spelling
+        found = lookup.find(scope, spelling)
+        assert found is not None and found.arn == arn
+    # Authorized on another account's snapshot of that name: the caller's own is not touched.
+    other = arn.replace(ACCOUNT, "999999999999")
+    for operation in ("DeleteDBClusterSnapshot", "DescribeDBClusterSnapshotAttributes"):
+        ctx = replace(world.ctx(operation), resources=(other,))
+        with pytest.raises(AwsError) as err:
+            world.rds.service.handlers[operation](ctx, {"DBClusterSnapshotIdentifier": other})
+        assert err.value.wire_name == "DBClusterSnapshotNotFoundFault"
+    assert world.snapshot("prod")["Status"] == "available"

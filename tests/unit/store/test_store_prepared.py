@@ -7,6 +7,7 @@ transaction leaves nothing), and refuse to run outside one.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -160,3 +161,14 @@ def test_readers_of_ended_threads_are_closed(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(RuntimeError):
         read_once()
+
+
+def test_no_writing_transaction_on_an_event_loop(store: Store) -> None:
+    async def write() -> None:
+        with store.begin():
+            pass
+
+    with pytest.raises(RuntimeError, match="event loop"):
+        asyncio.run(write())
+    with store.begin():  # off the loop, as before
+        pass

@@ -24,6 +24,16 @@ from ..errors import LoginFailed, Unreachable
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
+# Session settings every warden connection pins, whatever the server, database or role
+# defaults say (parameter groups and ALTER DATABASE/ROLE … SET let the master user choose
+# them): the system catalog first on the search path, so a user's function or operator
+# can never shadow the ones warden's SQL names (it runs as warden's superuser), and no
+# read-only default or timeout can break a password change half-way.
+SESSION_OPTIONS = (
+    "-c search_path=pg_catalog,pg_temp -c default_transaction_read_only=off"
+    " -c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0"
+)
+
 
 def _params(endpoint: Endpoint, login: Login, sslmode: str) -> dict[str, Any]:
     params: dict[str, Any] = {
@@ -36,6 +46,7 @@ def _params(endpoint: Endpoint, login: Login, sslmode: str) -> dict[str, Any]:
         "sslmode": sslmode,
         "gssencmode": "disable",
         "application_name": "warden",
+        "options": SESSION_OPTIONS,
     }
     if sslmode == "verify-full":
         params["sslrootcert"] = str(endpoint.ca_file) if endpoint.ca_file else "system"

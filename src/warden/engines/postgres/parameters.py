@@ -11,7 +11,8 @@ Invariants: a value is accepted only if the catalog says PostgreSQL would accept
 run programs or load code as the server's OS user (``*_command``, ``*_library`` …),
 move files, or switch off what warden relies on (TLS, SCRAM, connection logging,
 listen address, port, WAL for snapshots) are not modifiable, and a setting that would
-silence the login events warden analyses (``log_min_messages = panic``) is refused.
+silence or reword the login events warden analyses (``log_min_messages`` above ``log``,
+``log_error_verbosity``, ``lc_messages``) is refused.
 """
 
 from __future__ import annotations
@@ -36,12 +37,13 @@ ENGINE_OWNED = frozenset(
         "ignore_checksum_failure", "ignore_invalid_pages", "ignore_system_indexes",
         "wal_level", "max_wal_senders", "fsync", "full_page_writes", "data_sync_retry",
         "primary_conninfo", "primary_slot_name", "hot_standby", "recovery_target",
-        "krb_server_keyfile", "huge_pages",
+        "krb_server_keyfile", "huge_pages", "log_error_verbosity", "lc_messages",
     }
 )  # fmt: skip
-# Settings a user may change, but not to these values: ``panic`` would stop PostgreSQL from
-# logging the FATAL authentication failures that warden's login analysis reads.
-_WITHHELD_CHOICES = {"log_min_messages": frozenset({"panic"})}
+# Settings a user may change, but not to these values: above ``log`` PostgreSQL stops
+# logging the connections (LOG) and authentication failures (FATAL) warden's login
+# analysis reads.
+_WITHHELD_CHOICES = {"log_min_messages": frozenset({"fatal", "panic"})}
 _OWNED_PREFIXES = ("ssl_", "unix_socket_", "syslog_", "recovery_", "restore_", "archive_")
 _OWNED_SUFFIXES = ("_command", "_library", "_libraries", "_file", "_directory", "_keyfile")
 

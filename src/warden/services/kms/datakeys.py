@@ -47,7 +47,7 @@ class KmsDataKeys:
             return
         keys = {
             "kms:ViaService": f"{caller.service}.{key.region}.amazonaws.com",
-            **key_keys(key, None, ()),
+            **key_keys(key, None, self._keys.aliases_of(key.key_id)),
             **context_keys(context),
         }
         target = Target(arn=key.arn, key=key, alias=None, policy=key.policy)

@@ -111,7 +111,11 @@ class Backups:
             writers = [m for m in members if m.cluster_id == cluster.resource_id]
             ready = bool(writers) and all(m.status is Status.AVAILABLE for m in writers)
             if ready and self._due(cluster, mine, now):
-                changed |= self._take(cluster, now)
+                try:
+                    changed |= self._take(cluster, now)
+                except Exception:  # one cluster's trouble (its KMS key disabled) not the rest's
+                    log.warning("no automated snapshot of %s this time", cluster.identifier,
+                                exc_info=True)  # fmt: skip
         return changed
 
     def _due(self, cluster: Cluster, mine: list[Snapshot], now: datetime) -> bool:

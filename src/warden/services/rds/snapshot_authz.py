@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from warden.core.arn import Arn
 from warden.policy import ContextValue
 from warden.services.context import AuthzEntry, Scope, request_tags
 from warden.store.db import Store
@@ -49,16 +50,25 @@ class SnapshotLookup:
         self._store = store
 
     def arn(self, scope: Scope, value: Any) -> str:
+        """The snapshot's ARN as the handlers resolve it: an ARN's name lower-cased and its
+        partition canonical, so no spelling of one snapshot escapes a policy naming it."""
         text = str(value or "")
-        if text.startswith("arn:"):
+        if not text.startswith("arn:"):
+            return rds_arn(scope.region, scope.account_id, _KIND, _name(value))
+        try:
+            parsed = Arn.parse(text)
+        except ValueError:
+            return text  # the handler refuses it (InvalidParameterValue)
+        kind, _, name = parsed.resource.partition(":")
+        if parsed.service != "rds" or kind != _KIND or not name:
             return text
-        return rds_arn(scope.region, scope.account_id, _KIND, _name(value))
+        return rds_arn(parsed.region, parsed.account, _KIND, name.lower())
 
     def find(self, scope: Scope, value: Any) -> Snapshot | None:
         text = str(value or "")
         with self._store.read() as conn:
             if text.startswith("arn:"):
-                return snaps.by_arn(conn, text)
+                return snaps.by_arn(conn, self.arn(scope, text))
             return snaps.find(conn, scope.account_id, scope.region, text.lower())
 
     def tags(self, member: str) -> Callable[[Scope, Mapping[str, Any]], Mapping[str, str]]:

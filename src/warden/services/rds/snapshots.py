@@ -65,11 +65,18 @@ def find_snapshot(conn: Connection, ctx: CallContext, reference: Any) -> Snapsho
             found.account_id == ctx.account_id or found.shared_with(ctx.account_id)
         )
         if found is not None and mine_or_shared and found.region == ctx.region:
-            return found
+            return _authorized(ctx, found, ident)
         raise snapshot_not_found(ident)
-    found = snaps.find(conn, ctx.account_id, ctx.region, text.lower())
-    if found is None:
-        raise snapshot_not_found(text.lower())
+    return _authorized(
+        ctx, snaps.find(conn, ctx.account_id, ctx.region, text.lower()), text.lower()
+    )
+
+
+def _authorized(ctx: CallContext, found: Snapshot | None, ident: str) -> Snapshot:
+    """``found``, if it is the snapshot the call was authorized on (an ARN naming another
+    account's snapshot of the same name never reaches the caller's own)."""
+    if found is None or not ctx.authorized_for(found.arn):
+        raise snapshot_not_found(ident)
     return found
 
 
@@ -183,9 +190,7 @@ class SnapshotOps:
     ) -> dict[str, Any]:
         ident = inputs.reference(params["DBClusterSnapshotIdentifier"], "cluster-snapshot")
         with self.deps.store.begin() as conn:
-            snap = snaps.find(conn, ctx.account_id, ctx.region, ident)
-            if snap is None:
-                raise snapshot_not_found(ident)
+            snap = _authorized(ctx, snaps.find(conn, ctx.account_id, ctx.region, ident), ident)
             if snap.snapshot_type is SnapshotType.AUTOMATED:
                 raise InvalidDBClusterSnapshotStateFault(
                     message="Only manual snapshots may be deleted."
@@ -329,7 +334,5 @@ class SnapshotOps:
     ) -> dict[str, Any]:
         ident = inputs.reference(params["DBClusterSnapshotIdentifier"], "cluster-snapshot")
         with self.deps.store.read() as conn:
-            snap = snaps.find(conn, ctx.account_id, ctx.region, ident)
-        if snap is None:
-            raise snapshot_not_found(ident)
+            snap = _authorized(ctx, snaps.find(conn, ctx.account_id, ctx.region, ident), ident)
         return {"DBClusterSnapshotAttributesResult": attributes_view(snap)}

@@ -117,14 +117,20 @@ class SecretsBase:
         )
 
     def same_value_exists(
-        self, record: SecretRecord, version: VersionRecord | None, value: SecretValue
+        self,
+        ctx: CallContext,
+        record: SecretRecord,
+        version: VersionRecord | None,
+        value: SecretValue,
     ) -> bool:
         """Idempotency by ClientRequestToken: True when ``version`` already holds ``value``;
         ResourceExistsException when it holds another value; False when there is nothing
-        (or only a rotation's empty placeholder) to compare with."""
+        (or only a rotation's empty placeholder) to compare with. The comparison opens the
+        stored value for the caller (KMS authorizes it first): never an oracle for guesses
+        by someone who may not decrypt it."""
         if version is None or version.sealed is None:
             return False
-        if self.open(record, version).same_as(value):
+        if self.open(record, version, caller=ctx).same_as(value):
             return True
         raise ResourceExistsException(message=MODIFY_VERSION)
 

@@ -109,7 +109,7 @@ class SecretWrites(SecretsBase):
             version = repo.version(conn, existing.arn, token)
         if version is None:
             raise _exists(existing.name)
-        if not self.same_value_exists(existing, version, value):
+        if not self.same_value_exists(ctx, existing, version, value):
             raise _exists(existing.name)
         return {"ARN": existing.arn, "Name": existing.name, "VersionId": token}
 
@@ -123,7 +123,7 @@ class SecretWrites(SecretsBase):
             record = self.resolve(conn, ctx, params["SecretId"])
             refuse_managed(record, "update")
             version = repo.version(conn, record.arn, token)
-        if self.same_value_exists(record, version, value):
+        if self.same_value_exists(ctx, record, version, value):
             with self.deps.store.read() as conn:
                 labels = repo.labels(conn, record.arn)
             return _put_answer(record, token, labels)
