@@ -36,17 +36,17 @@ log = logging.getLogger("warden.pipeline")
 
 GLOBAL_REGION = "us-east-1"  # where AWS records the calls to global services (IAM)
 # The calls that may finish on the server's event loop: each only reads the store (no
-# write, however rare: GetSecretValue records a daily LastAccessedDate; no engine call: the
-# parameter catalog may build a template; no waiting: LookupEvents flushes the audit trail;
-# KMS and EC2 create an AWS-managed key or the default security group on first use), so
-# none can stall the loop; ``Store.begin`` refuses to run on the loop should one try.
+# write, however rare: KMS and EC2 create an AWS-managed key or the default security group
+# on first use; no engine call: the parameter catalog may build a template; no waiting:
+# LookupEvents flushes the audit trail, DescribeSecret the LastAccessedDate updates that
+# GetSecretValue hands to a background thread), so none can stall the loop;
+# ``Store.begin`` refuses to run on the loop should one try.
 _LOOP_SAFE = frozenset(
     {
         "sts:GetCallerIdentity",
         "rds:DescribeDBClusters", "rds:DescribeDBInstances", "rds:DescribeEvents",
         "rds:DescribeDBClusterSnapshots", "rds:ListTagsForResource",
-        "secretsmanager:DescribeSecret", "secretsmanager:ListSecrets",
-        "secretsmanager:ListSecretVersionIds", "secretsmanager:GetResourcePolicy",
+        "secretsmanager:GetSecretValue", "secretsmanager:GetResourcePolicy",
     }
 )  # fmt: skip
 _IAM_READS = ("iam:Get", "iam:List")  # IAM's reads only read the store

@@ -192,11 +192,11 @@ def test_no_operation_is_reachable_without_an_allow(
     [
         ("sts", "GetCallerIdentity", {}, True),
         ("iam", "ListUsers", {}, True),
-        ("secretsmanager", "DescribeSecret", {"SecretId": "missing"}, True),
+        ("secretsmanager", "GetSecretValue", {"SecretId": "missing"}, True),
         ("rds", "DescribeDBClusters", {}, True),
-        # Reads that may write (LastAccessedDate), build the engine's template, create an
-        # AWS-managed key, or wait for the audit trail: never on the event loop.
-        ("secretsmanager", "GetSecretValue", {"SecretId": "missing"}, False),
+        # Reads that wait (for LastAccessedDate updates, for the audit trail), may build the
+        # engine's template or create an AWS-managed key: never on the event loop.
+        ("secretsmanager", "DescribeSecret", {"SecretId": "missing"}, False),
         ("rds", "DescribeDBClusterParameters", {"DBClusterParameterGroupName": "x"}, False),
         ("kms", "DescribeKey", {"KeyId": "alias/aws/secretsmanager"}, False),
         ("iam", "CreateUser", {"UserName": "light-test"}, False),

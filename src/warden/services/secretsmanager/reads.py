@@ -35,6 +35,7 @@ from .errors import (
 from .filters import matching, sort_secrets
 from .labels import CURRENT, Labels
 from .model import SecretRecord, VersionRecord
+from .touches import Touches
 from .views import secret_view, version_view
 
 
@@ -84,6 +85,7 @@ class SecretReads(SecretsBase):
         super().__init__(deps)
         self._access = access
         self._lookup = lookup
+        self._touches = Touches(deps.store)
 
     def get_secret_value(self, ctx: CallContext, params: Mapping[str, Any]) -> dict[str, Any]:
         # The secret the authorizer read for this very request (the lookup's memo): the one
@@ -122,11 +124,8 @@ class SecretReads(SecretsBase):
             or version.last_accessed_at is None
             or version.last_accessed_at < today
         ]
-        if not stale:
-            return
-        with self.deps.store.begin() as conn:
-            for record, version in stale:
-                repo.touch_accessed(conn, record.arn, version.version_id, today)
+        if stale:
+            self._touches.submit(today, [(r.arn, v.version_id) for r, v in stale])
 
     def batch_get_secret_value(self, ctx: CallContext, params: Mapping[str, Any]) -> dict[str, Any]:
         ids, filters = params.get("SecretIdList"), params.get("Filters")
@@ -195,12 +194,14 @@ class SecretReads(SecretsBase):
         return record, labels, version
 
     def describe_secret(self, ctx: CallContext, params: Mapping[str, Any]) -> dict[str, Any]:
+        self._touches.flush()  # LastAccessedDate includes the caller's own reads
         with self.deps.store.read() as conn:
             record = self.resolve(conn, ctx, params["SecretId"], allow_deleted=True)
             labels = repo.labels(conn, record.arn)
         return secret_view(record, labels)
 
     def list_secrets(self, ctx: CallContext, params: Mapping[str, Any]) -> dict[str, Any]:
+        self._touches.flush()
         inputs.max_results(params, 100)
         with self.deps.store.read() as conn:
             found = repo.list_live(conn, ctx.account_id, ctx.region, ctx.now)
@@ -219,6 +220,7 @@ class SecretReads(SecretsBase):
         self, ctx: CallContext, params: Mapping[str, Any]
     ) -> dict[str, Any]:
         inputs.max_results(params, 100)
+        self._touches.flush()
         with self.deps.store.read() as conn:
             record = self.resolve(conn, ctx, params["SecretId"], allow_deleted=True)
             labels = repo.labels(conn, record.arn)
