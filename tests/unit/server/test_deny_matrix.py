@@ -10,6 +10,7 @@ also must never answer a 5xx, whatever the random input.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import random
@@ -24,6 +25,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, create_request_object, prepare_request_dict
 from botocore.credentials import Credentials
+from botocore.exceptions import ParamValidationError
 from botocore.serialize import create_serializer
 
 from warden.protocol.wire import WireRequest
@@ -221,3 +223,39 @@ def test_only_plain_reads_and_errors_may_finish_on_the_event_loop(
     refused = rt.pipeline.start(forged)
     assert refused.error is not None and rt.pipeline.light(refused)
     assert rt.pipeline.finish(refused).status == 403
+
+
+def test_every_call_light_enough_for_the_event_loop_finishes_there(
+    runtime: tuple[Runtime, dict[str, Caller]],
+) -> None:
+    # On the event loop a writing transaction is refused (it would stall the server): a call
+    # the pipeline deems light that tried one would answer 500 here.
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol"))
+    rt, callers = runtime
+    session = botocore.session.get_session()
+    rng = random.Random(11)
+    finished_on_loop: list[str] = []
+    failures: list[str] = []
+
+    async def finish(started: Any) -> Any:
+        return rt.pipeline.finish(started)
+
+    for service, name in _operations(rt):
+        model = session.get_service_model(service)
+        op = model.operation_model(name)
+        for params in ({}, _sample(rng, model, op)):
+            try:
+                req = _request(model, op, params, callers["allowed"])
+            except ParamValidationError:
+                continue  # {} for an operation with required members
+            started = rt.pipeline.start(req)
+            if started.error is not None or not rt.pipeline.light(started):
+                continue
+            finished_on_loop.append(f"{service}:{name}")
+            resp = asyncio.run(finish(started))
+            if resp.status >= 500:
+                failures.append(f"{service}:{name} {params}: {resp.status} {_code(resp.body)}")
+    assert "sts:GetCallerIdentity" in finished_on_loop and "iam:ListUsers" in finished_on_loop
+    assert failures == []
