@@ -99,3 +99,48 @@ def test_policy_scoped_to_one_cluster_and_one_tag(server: RdsServer) -> None:
     _denied(rds.modify_db_cluster, DBClusterIdentifier=mine, BackupRetentionPeriod=4)
     assert server.cluster(mine)["BackupRetentionPeriod"] == 3
     assert server.cluster(other)["BackupRetentionPeriod"] != 3
+
+
+def test_an_encrypted_cluster_needs_the_caller_to_be_allowed_its_kms_key(
+    server: RdsServer,
+) -> None:
+    iam: Any = server.warden.client("iam")
+    kms: Any = server.warden.client("kms")
+    key_arn = kms.create_key(Description="clusters")["KeyMetadata"]["Arn"]
+    name = unique("rds-only")
+    rds = _user(server, name)
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="rds",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["rds:*", "ec2:Describe*"], "Resource": "*"}
+            ]}
+        ),
+    )  # fmt: skip
+    common = {"Engine": "aurora-postgresql", "MasterUsername": "master",
+              "MasterUserPassword": PASSWORD}  # fmt: skip
+    # The customer key's default policy leaves it to IAM, which grants this user no KMS.
+    with pytest.raises(ClientError) as err:
+        rds.create_db_cluster(
+            DBClusterIdentifier="enc-cmk", StorageEncrypted=True, KmsKeyId=key_arn, **common
+        )
+    assert err.value.response["Error"]["Code"] == "KMSKeyNotAccessibleFault"
+    assert "Access to KMS is not allowed" in err.value.response["Error"]["Message"]
+    # aws/rds admits every principal of the account through RDS.
+    made = rds.create_db_cluster(DBClusterIdentifier="enc-default", StorageEncrypted=True, **common)
+    assert made["DBCluster"]["StorageEncrypted"] is True
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="kms",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "kms:CreateGrant", "Resource": key_arn,
+                 "Condition": {"StringEquals": {"kms:ViaService": "rds.us-east-1.amazonaws.com"}}}
+            ]}
+        ),
+    )  # fmt: skip
+    made = rds.create_db_cluster(
+        DBClusterIdentifier="enc-cmk", StorageEncrypted=True, KmsKeyId=key_arn, **common
+    )
+    assert made["DBCluster"]["KmsKeyId"] == key_arn  # (the server's teardown deletes both)

@@ -117,9 +117,17 @@ class DataKeys(Protocol):
         ...
 
     def resolve_key(
-        self, *, account_id: str, region: str, key_id: str | None, managed_alias: str
+        self,
+        *,
+        account_id: str,
+        region: str,
+        key_id: str | None,
+        managed_alias: str,
+        caller: CallContext | None = None,
     ) -> str:
-        """The ARN of a usable key (creating the AWS-managed one if needed); KeyUnavailable."""
+        """The ARN of a usable key (creating the AWS-managed one if needed); KeyUnavailable.
+        With ``caller``: a key the service is about to use for that principal's resource (an
+        encrypted cluster): KMS authorizes ``kms:CreateGrant`` for it, as AWS services ask."""
         ...
 
 

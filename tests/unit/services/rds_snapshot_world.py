@@ -17,6 +17,7 @@ from warden.core.principal import Principal, PrincipalType
 from warden.engines.base import TlsMaterial
 from warden.engines.fake import FakeEngine
 from warden.engines.postgres import certs
+from warden.policy import Decision, Effect
 from warden.services.context import CallContext
 from warden.services.ec2.directory import SecurityGroupDirectory
 from warden.services.kms.handlers import Kms
@@ -48,6 +49,11 @@ def _page(items: Sequence[Any], *, default_page: int = 100) -> tuple[list[Any], 
     return list(items), {}
 
 
+def _allow_keys(ctx: CallContext, action: str, resource: str, **_: Any) -> Decision:
+    """TEST DOUBLE for KMS's ``KeyAccess`` (the server's authorizer): every key use allowed."""
+    return Decision(Effect.ALLOWED)
+
+
 class World:
     def __init__(self, tmp: Path, options: SnapshotOptions | None = None) -> None:
         self.tmp = tmp
@@ -62,7 +68,7 @@ class World:
         self.engine = FakeEngine()
         ids = RandomIds()
         ring = KeyRing.create(tmp)
-        self.kms = Kms(self.store, ring, self.clock, ids)
+        self.kms = Kms(self.store, ring, self.clock, ids, access=_allow_keys)
         self.rds: Rds = build(
             self.store, ring, self.clock, ids,
             engine=self.engine, engine_version="17.4", data_keys=self.kms.data_keys,

@@ -105,6 +105,14 @@ class KmsDataKeys:
         return opened.plaintext, opened.key.arn
 
     def resolve_key(
-        self, *, account_id: str, region: str, key_id: str | None, managed_alias: str
+        self,
+        *,
+        account_id: str,
+        region: str,
+        key_id: str | None,
+        managed_alias: str,
+        caller: CallContext | None = None,
     ) -> str:
-        return self._key(account_id, region, key_id, managed_alias).arn
+        key = self._key(account_id, region, key_id, managed_alias)
+        self._authorize(caller, "kms:CreateGrant", key, {})
+        return key.arn

@@ -112,7 +112,7 @@ class ClusterOps:
                 raise DBClusterAlreadyExistsFault(message="DB Cluster already exists")
         settings = create_settings(deps, ctx, params, engine, cluster=True)
         encrypted, key = encryption(
-            deps, ctx.account_id, ctx.region, params.get("StorageEncrypted"), params.get("KmsKeyId")
+            deps, ctx, params.get("StorageEncrypted"), params.get("KmsKeyId")
         )
         resource_id = new_resource_id(deps.ids, "cluster-")
         volume = new_volume(

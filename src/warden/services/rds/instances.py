@@ -212,7 +212,7 @@ class InstanceOps:
         port = inputs.port(params.get("Port"))
         settings = create_settings(deps, ctx, params, "postgres", cluster=False)
         encrypted, key = encryption(
-            deps, ctx.account_id, ctx.region, params.get("StorageEncrypted"), params.get("KmsKeyId")
+            deps, ctx, params.get("StorageEncrypted"), params.get("KmsKeyId")
         )
         resource_id = new_resource_id(deps.ids, "db-")
         volume = new_volume(

@@ -97,9 +97,10 @@ class RestoreOps:
         )
         settings = _settings_of(deps, ctx, params, snap)
         requested_key = params.get("KmsKeyId")
+        if requested_key and snap.kms_key_id:  # the snapshot's own key opens its file
+            encryption(deps, ctx, True, snap.kms_key_id)
         encrypted, key = encryption(
-            deps, ctx.account_id, ctx.region,
-            True if snap.storage_encrypted or requested_key else None,
+            deps, ctx, True if snap.storage_encrypted or requested_key else None,
             requested_key or snap.kms_key_id,
         )  # fmt: skip
         resource_id = new_resource_id(deps.ids, "cluster-")

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from warden.core.redacted import Redacted
 from warden.engines.base import LOOPBACK
+from warden.services.context import CallContext
 from warden.services.ports import KeyUnavailable
 
 from . import repository as repo
@@ -39,9 +40,13 @@ class VolumeRequest:
 
 
 def encryption(
-    deps: Deps, account_id: str, region: str, encrypted: bool | None, key_id: str | None
+    deps: Deps,
+    ctx: CallContext,
+    encrypted: bool | None,
+    key_id: str | None,
 ) -> tuple[bool, str | None]:
-    """(StorageEncrypted, key ARN): a KmsKeyId without StorageEncrypted is refused."""
+    """(StorageEncrypted, key ARN): a KmsKeyId without StorageEncrypted is refused; the
+    caller must be allowed to use the key through RDS (KMS decides, ``kms:CreateGrant``)."""
     if key_id and encrypted is False:
         raise InvalidParameterCombination(
             message="KmsKeyId can only be specified when StorageEncrypted is true."
@@ -50,7 +55,11 @@ def encryption(
         return False, None
     try:
         arn = deps.data_keys.resolve_key(
-            account_id=account_id, region=region, key_id=key_id or None, managed_alias=MANAGED_KEY
+            account_id=ctx.account_id,
+            region=ctx.region,
+            key_id=key_id or None,
+            managed_alias=MANAGED_KEY,
+            caller=ctx,
         )
     except KeyUnavailable as exc:
         raise KMSKeyNotAccessibleFault(
