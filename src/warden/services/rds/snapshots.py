@@ -47,6 +47,7 @@ from .snapshot_files import SnapshotFiles
 from .snapshot_keys import SnapshotKeys
 from .snapshot_repository import PUBLIC, Snapshot, SnapshotStatus, SnapshotType
 from .snapshot_views import attributes_view, snapshot_type_of, snapshot_view, visible
+from .volumes import encryption
 
 MAX_SHARED_ACCOUNTS = 20
 _FILTERS = ("db-cluster-id", "db-cluster-snapshot-id", "snapshot-type", "engine")
@@ -226,6 +227,8 @@ class SnapshotOps:
                 message=f"DBClusterSnapshot {source.identifier} is not in the available state."
             )
         key = self._copy_key(ctx, params.get("KmsKeyId"), source)
+        if key is not None:  # the caller must be allowed the copy's key through RDS
+            encryption(deps, ctx, True, key)
         snapshot_id = new_resource_id(deps.ids, SNAPSHOT_ID_PREFIX)
         arn = rds_arn(ctx.region, ctx.account_id, "cluster-snapshot", target)
         wrapped = self.keys.wrap_new(
