@@ -4,20 +4,17 @@ reconciler ticks and snapshot-worker ticks can be driven one at a time."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from rds_doubles import ACCOUNT, REGION, T0, LocalCa, allow_keys, whole_page
 
 from warden.core.clock import FixedClock
 from warden.core.ids import RandomIds
 from warden.core.principal import Principal, PrincipalType
-from warden.engines.base import TlsMaterial
 from warden.engines.fake import FakeEngine
-from warden.engines.postgres import certs
-from warden.policy import Decision, Effect
 from warden.services.context import CallContext
 from warden.services.ec2.directory import SecurityGroupDirectory
 from warden.services.kms.handlers import Kms
@@ -27,31 +24,7 @@ from warden.store.db import Store
 from warden.store.keyring import KeyRing
 from warden.store.schema import accounts
 
-ACCOUNT, REGION = "123456789012", "us-east-1"
-T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 PASSWORD = "initial-Passw0rd"
-
-
-class LocalCa:
-    """TEST DOUBLE for the data dir's CA: a real CA made for the test."""
-
-    def __init__(self) -> None:
-        self.cert, self.key = certs.make_ca("test CA", T0)
-
-    def ca_pem(self) -> bytes:
-        return self.cert
-
-    def issue(self, common_name: str, names: Sequence[str], now: datetime) -> TlsMaterial:
-        return certs.issue(self.cert, self.key, common_name, names, now)
-
-
-def _page(items: Sequence[Any], *, default_page: int = 100) -> tuple[list[Any], dict[str, Any]]:
-    return list(items), {}
-
-
-def _allow_keys(ctx: CallContext, action: str, resource: str, **_: Any) -> Decision:
-    """TEST DOUBLE for KMS's ``KeyAccess`` (the server's authorizer): every key use allowed."""
-    return Decision(Effect.ALLOWED)
 
 
 class World:
@@ -68,7 +41,7 @@ class World:
         self.engine = FakeEngine()
         ids = RandomIds()
         ring = KeyRing.create(tmp)
-        self.kms = Kms(self.store, ring, self.clock, ids, access=_allow_keys)
+        self.kms = Kms(self.store, ring, self.clock, ids, access=allow_keys)
         self.rds: Rds = build(
             self.store, ring, self.clock, ids,
             engine=self.engine, engine_version="17.4", data_keys=self.kms.data_keys,
@@ -83,7 +56,7 @@ class World:
         )
         return CallContext(
             "req", ACCOUNT, REGION, "rds", operation, principal, "127.0.0.1", "t", True,
-            self.clock.now(), _page,
+            self.clock.now(), whole_page,
         )  # fmt: skip
 
     def call(self, operation: str, **params: Any) -> Any:

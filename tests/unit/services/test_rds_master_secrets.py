@@ -10,23 +10,21 @@ rotation sleeps while the reconciler thread works).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from rds_doubles import ACCOUNT, REGION, T0, LocalCa, allow_keys, whole_page
 
 from warden.core.clock import FixedClock
 from warden.core.errors import AwsError
 from warden.core.ids import RandomIds
 from warden.core.principal import Principal, PrincipalType
 from warden.core.redacted import Redacted
-from warden.engines.base import TlsMaterial
 from warden.engines.fake import FakeEngine
-from warden.engines.postgres import certs
-from warden.policy import Decision, Effect
 from warden.services.context import CallContext
 from warden.services.ec2.directory import SecurityGroupDirectory
 from warden.services.kms.handlers import Kms
@@ -44,37 +42,13 @@ from warden.store.jobs import JobQueue
 from warden.store.keyring import KeyRing
 from warden.store.schema import accounts, rds_clusters
 
-ACCOUNT, REGION = "123456789012", "us-east-1"
-T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 PRINCIPAL = Principal(
     f"arn:aws:iam::{ACCOUNT}:user/t", PrincipalType.IAM_USER, ACCOUNT, "AIDA", "AKIA", "t"
 )
 
 
-class LocalCa:
-    """TEST DOUBLE for the data dir's CA: a real CA made for the test."""
-
-    def __init__(self) -> None:
-        self.cert, self.key = certs.make_ca("test CA", T0)
-
-    def ca_pem(self) -> bytes:
-        return self.cert
-
-    def issue(self, common_name: str, names: Sequence[str], now: datetime) -> TlsMaterial:
-        return certs.issue(self.cert, self.key, common_name, names, now)
-
-
 def _allow_all(ctx: CallContext, action: str, resource: str, **_: Any) -> str | None:
     return None
-
-
-def _allow_keys(ctx: CallContext, action: str, resource: str, **_: Any) -> Decision:
-    """TEST DOUBLE for KMS's ``KeyAccess`` (the server's authorizer): every key use allowed."""
-    return Decision(Effect.ALLOWED)
-
-
-def _page(items: Sequence[Any], *, default_page: int = 100) -> tuple[list[Any], dict[str, Any]]:
-    return list(items), {}
 
 
 class World:
@@ -90,7 +64,7 @@ class World:
         self.clock = FixedClock(T0)
         ids = RandomIds()
         self.engine = FakeEngine()
-        keys = Kms(self.store, ring, self.clock, ids, access=_allow_keys).data_keys
+        keys = Kms(self.store, ring, self.clock, ids, access=allow_keys).data_keys
         jobs = JobQueue(self.store, self.clock, ids)
         self.owned = sm_handlers.service_secrets(self.store, self.clock, ids, keys, jobs)
         self.rds: Rds = build(
@@ -119,7 +93,7 @@ class World:
     def ctx(self, service: str, operation: str) -> CallContext:
         return CallContext(
             "req", ACCOUNT, REGION, service, operation, PRINCIPAL, "127.0.0.1", "t", True,
-            self.clock.now(), _page,
+            self.clock.now(), whole_page,
         )  # fmt: skip
 
     def call(self, operation: str, **params: Any) -> Any:

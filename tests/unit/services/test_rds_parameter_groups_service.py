@@ -11,24 +11,21 @@ code.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from rds_doubles import ACCOUNT, REGION, T0, LocalCa, NoKeys
 
 from warden.core.clock import FixedClock
 from warden.core.errors import AwsError
 from warden.core.ids import RandomIds
 from warden.core.principal import Principal, PrincipalType
-from warden.core.redacted import Redacted
-from warden.engines.base import InstanceSpec, TlsMaterial
+from warden.engines.base import InstanceSpec
 from warden.engines.fake import FakeEngine
-from warden.engines.postgres import certs
 from warden.services.context import CallContext
 from warden.services.ec2.directory import SecurityGroupDirectory
-from warden.services.ports import DataKey, KeyUnavailable
 from warden.services.rds import parameter_store
 from warden.services.rds.handlers import Rds, build
 from warden.services.rds.parameter_apply import Desired, plan
@@ -37,35 +34,7 @@ from warden.store.db import Store
 from warden.store.keyring import KeyRing
 from warden.store.schema import accounts
 
-ACCOUNT, REGION = "123456789012", "us-east-1"
-T0 = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 PASSWORD = "initial-Passw0rd"
-
-
-class NoKeys:
-    """TEST DOUBLE for ``DataKeys``: nothing here is encrypted at rest."""
-
-    def resolve_key(self, **_: Any) -> str:
-        raise KeyUnavailable("no keys here")
-
-    def generate_data_key(self, **_: Any) -> DataKey:
-        raise KeyUnavailable("no keys here")
-
-    def decrypt_data_key(self, **_: Any) -> tuple[Redacted[bytes], str]:
-        raise KeyUnavailable("no keys here")
-
-
-class LocalCa:
-    """TEST DOUBLE for the data dir's CA: a real CA made for the test."""
-
-    def __init__(self) -> None:
-        self.cert, self.key = certs.make_ca("test CA", T0)
-
-    def ca_pem(self) -> bytes:
-        return self.cert
-
-    def issue(self, common_name: str, names: Sequence[str], now: datetime) -> TlsMaterial:
-        return certs.issue(self.cert, self.key, common_name, names, now)
 
 
 class World:

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from rds_snapshot_world import ACCOUNT, PASSWORD, T0, World
+from rds_doubles import ACCOUNT, REGION, T0
+from rds_snapshot_world import PASSWORD, World
 
 from warden.core.errors import AwsError
 from warden.core.redacted import Redacted
@@ -330,8 +331,6 @@ def test_bad_requests_get_the_aws_errors(world: World) -> None:
 
 def test_every_spelling_of_a_snapshot_arn_is_authorized_as_the_snapshot(world: World) -> None:
     from dataclasses import replace
-
-    from rds_snapshot_world import REGION
 
     from warden.services.context import Scope
     from warden.services.rds.snapshot_authz import SnapshotLookup
