@@ -4,6 +4,7 @@ databases and roles; a stream that is not a snapshot leaves nothing behind."""
 from __future__ import annotations
 
 import io
+import os
 import secrets
 from pathlib import Path
 
@@ -60,3 +61,45 @@ def test_a_stream_that_is_not_a_snapshot(engine: PostgresEngine, make_spec: Make
     with pytest.raises(SnapshotError):
         engine.restore(target, io.BytesIO(secrets.token_bytes(4096)))
     assert not target.root.exists()
+
+
+class _DiskFull(io.RawIOBase):
+    """A sink that takes the first megabytes, then fails as a full disk does."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: object) -> int:
+        size = len(memoryview(data))  # type: ignore[arg-type]
+        if size > self.room:
+            raise OSError(28, "No space left on device")
+        self.room -= size
+        return size
+
+
+def _basebackups() -> list[int]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"pg_basebackup" in cmdline.split(b"\0")[0]:
+            found.append(int(pid))
+    return found
+
+
+def test_a_failed_write_ends_the_backup_and_leaves_no_slot_or_process(
+    engine: PostgresEngine, running: Running, tmp_path: Path
+) -> None:
+    before = _basebackups()
+    with pytest.raises(OSError, match="No space left"):
+        engine.snapshot(running.spec, _DiskFull(3 * 1024 * 1024))  # type: ignore[arg-type]
+    assert _basebackups() == before
+    assert _slots(running) == []
+    with open(tmp_path / "again.tar", "wb") as out:  # and the next snapshot works
+        engine.snapshot(running.spec, out)
+    assert (tmp_path / "again.tar").stat().st_size > 1_000_000

@@ -63,6 +63,16 @@ def test_round_trip_at_every_boundary(size: int) -> None:
     assert len(_chunks(sealed)) == size // CHUNK + 1  # the final chunk is always there
 
 
+@pytest.mark.parametrize("writes", [1, CHUNK - 1, CHUNK + 3, 3 * CHUNK])
+def test_round_trip_whatever_the_writes_sizes(writes: int) -> None:
+    """Writes smaller than a chunk, straddling chunks, and spanning several at once."""
+    key = _key()
+    data = secrets.token_bytes(4 * CHUNK + 11)
+    sealed = _seal(data, key, writes=writes)
+    assert _open(sealed, key) == data
+    assert len(_chunks(sealed)) == 5
+
+
 def test_progress_reports_plaintext_bytes() -> None:
     seen: list[int] = []
     out = io.BytesIO()

@@ -19,11 +19,17 @@ no device files); a failed snapshot leaves no slot behind.
 from __future__ import annotations
 
 import contextlib
+import queue
 import shutil
 import tarfile
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
+
+from psycopg import errors
 
 from ..base import ADMIN_ROLE, LOOPBACK, InstanceSpec
 from ..errors import SnapshotError
@@ -34,6 +40,8 @@ from .process import Runner
 
 SLOT = "warden_snapshot"
 CHUNK = 1024 * 1024
+AHEAD = 16  # chunks read ahead of the writer
+SLOT_WAIT = 5.0  # seconds for a killed pg_basebackup's walsender to let go of the slot
 
 
 def _conninfo(spec: InstanceSpec, paths: InstancePaths) -> str:
@@ -43,12 +51,27 @@ def _conninfo(spec: InstanceSpec, paths: InstancePaths) -> str:
     )
 
 
-def drop_slot(conn: Connection) -> None:
-    conn.execute(
-        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
-        " WHERE slot_name = %s AND NOT active",
-        (SLOT,),
-    )
+def drop_slot(conn: Connection, wait: float = SLOT_WAIT) -> None:
+    """Drop warden's slot if it exists. A walsender still holding it (pg_basebackup just
+    killed, or left behind by a crashed warden) is ended first: only warden's snapshots
+    use the slot, and only one runs at a time."""
+    deadline = time.monotonic() + wait
+    while True:
+        row = conn.execute(
+            "SELECT active_pid FROM pg_replication_slots WHERE slot_name = %s", (SLOT,)
+        ).fetchone()
+        if row is None:
+            return
+        try:
+            if row[0] is None:
+                conn.execute("SELECT pg_drop_replication_slot(%s)", (SLOT,))
+                return
+            conn.execute("SELECT pg_terminate_backend(%s)", (row[0],))
+        except (errors.ObjectInUse, errors.UndefinedObject):
+            pass  # taken or dropped meanwhile: look again
+        if time.monotonic() > deadline:
+            raise SnapshotError(f"replication slot {SLOT} is still in use")
+        time.sleep(0.02)
 
 
 def snapshot(
@@ -75,7 +98,6 @@ def snapshot(
         "-c",
         "fast",
     ]
-    written = 0
     try:
         with tempfile.TemporaryFile() as errors:
             with runner.stream(
@@ -84,15 +106,13 @@ def snapshot(
                 env={"PGPASSWORD": spec.admin_password.reveal()},
                 errors=errors,
             ) as proc:
+                if proc.stdout is None:  # pragma: no cover - stdout is always piped
+                    raise SnapshotError("pg_basebackup has no output pipe")
                 try:
-                    if proc.stdout is None:  # pragma: no cover - stdout is always piped
-                        raise SnapshotError("pg_basebackup has no output pipe")
-                    while chunk := proc.stdout.read(CHUNK):
-                        out.write(chunk)
-                        written += len(chunk)
+                    written = _copy(proc.stdout, out, halt=proc.kill)
                 finally:
-                    if proc.poll() is None and proc.stdout is not None:
-                        proc.stdout.close()  # a failed write: let pg_basebackup end
+                    if proc.poll() is None:
+                        proc.kill()
                     code = proc.wait()
             if code != 0:
                 errors.seek(0)
@@ -101,6 +121,47 @@ def snapshot(
     finally:
         drop_slot(admin)
     return written
+
+
+def _copy(source: IO[bytes], out: BinaryIO, halt: Callable[[], None]) -> int:
+    """Copy ``source`` (the pipe) into ``out``, reading in a thread of its own: writing
+    ``out`` (sealing, the disk) and pg_basebackup producing the next megabytes overlap,
+    with at most ``AHEAD`` chunks held in memory between them. If writing fails, ``halt``
+    ends the producer (so the reader sees the pipe's end) before the reader is joined."""
+    ahead: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=AHEAD)
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            while not stop.is_set():
+                chunk = source.read(CHUNK)
+                ahead.put(chunk)
+                if not chunk:
+                    return
+        except BaseException as exc:  # handed to the writing side, which raises it
+            ahead.put(exc)
+
+    reader = threading.Thread(target=pump, name="warden-snapshot-pipe", daemon=True)
+    reader.start()
+    written = 0
+    try:
+        while True:
+            item = ahead.get()
+            if isinstance(item, BaseException):
+                raise SnapshotError(f"reading pg_basebackup's output failed: {item}")
+            if not item:
+                return written
+            out.write(item)
+            written += len(item)
+    except BaseException:
+        halt()
+        raise
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a reader waiting for room, then let it end
+            with contextlib.suppress(queue.Empty):
+                ahead.get(timeout=0.05)
+        reader.join()
 
 
 def extract(source: BinaryIO, data: Path) -> None:

@@ -29,6 +29,7 @@ from ..errors import SetupError
 
 SERVICE_USER = "warden-pg"
 _ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C", "TZ": "UTC"}
+PIPE_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,13 +105,16 @@ class Runner:
     def stream(
         self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], errors: IO[bytes]
     ) -> subprocess.Popen[bytes]:
-        """A client program (pg_basebackup) run as warden itself, stdout piped to us."""
+        """A client program (pg_basebackup) run as warden itself, stdout piped to us
+        through a pipe of ``PIPE_BYTES`` (the default 64 KiB would stall it while a
+        megabyte is sealed; a megabyte is the largest pipe any user may ask for)."""
         return subprocess.Popen(
             list(argv),
             cwd=cwd,
             env={**_ENV, **env},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
+            pipesize=PIPE_BYTES,
             stderr=errors,
             start_new_session=True,
             umask=0o077,
