@@ -10,7 +10,8 @@ Invariants:
   so a worker whose lease was taken over can no longer heartbeat, complete or fail the job,
   even when it is the same owner claiming again.
 - A job never runs more than ``max_attempts`` times: a failure or an expired lease on the last
-  attempt makes it ``dead``.
+  attempt makes it ``dead``. Only ``revive`` (an explicit request to try again) gives a dead
+  or failed job a fresh set of attempts.
 - Time comes only from the injected Clock, never from the database server.
 """
 
@@ -192,6 +193,28 @@ class JobQueue:
             values["state"] = JobState.READY.value
             values["run_at"] = now + max(delay, timedelta(0))
         return self._update_leased(job, **values)
+
+    def revive(self, conn: Connection, dedupe_key: str) -> bool:
+        """Inside the caller's transaction: give the ``dead`` or ``failed`` job
+        ``dedupe_key`` a fresh set of attempts, due now (someone asked for it to be tried
+        again). False if there is no such job or it is not finished with failure."""
+        now = self._clock.now()
+        result = conn.execute(
+            sa.update(jobs)
+            .where(
+                jobs.c.dedupe_key == dedupe_key,
+                jobs.c.state.in_([JobState.DEAD.value, JobState.FAILED.value]),
+            )
+            .values(
+                state=JobState.READY.value,
+                attempts=0,
+                run_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
+                updated_at=now,
+            )
+        )
+        return result.rowcount == 1
 
     def get(self, job_id: str) -> Job | None:
         with self._store.read() as conn:

@@ -24,9 +24,10 @@ from warden.core.ids import RandomIds
 from warden.core.redacted import Redacted
 from warden.engines.base import Endpoint, Login
 from warden.engines.fake import FakeAccounts
+from warden.services.secretsmanager import errors
 from warden.services.secretsmanager.dbsecret import Trust
 from warden.services.secretsmanager.handlers import deps_for
-from warden.services.secretsmanager.rotation import ROTATE_JOB
+from warden.services.secretsmanager.rotation import ROTATE_ATTEMPTS, ROTATE_JOB
 from warden.services.secretsmanager.rotation_workers import RotationConfig, build_workers
 from warden.services.secretsmanager.rotator import RotationExecutor
 from warden.services.secretsmanager.scheduler import RotationScheduler
@@ -240,3 +241,61 @@ def test_a_restarted_node_resumes_its_interrupted_rotation_at_once(rig: Rig) -> 
     assert other is None
     assert rig.drain() == 1  # the new process released the orphan before claiming
     assert rig.logs_in(rig.value("orphan"))
+
+
+def _until_dead(rig: Rig) -> None:
+    """Run the rotation's every retry (the backoff waited out) until its job is dead."""
+    for _ in range(ROTATE_ATTEMPTS + 1):
+        rig.drain()
+        rig.clock.advance(timedelta(hours=1))
+    assert rig.job_states()[-1] == JobState.DEAD.value
+
+
+def test_a_rotation_whose_retries_ran_out_is_reattempted_when_asked_again(rig: Rig) -> None:
+    _secret(rig, "stuck", "app", "app-pw-0")
+    roles = rig.db.servers[(DB.host, DB.port)]
+    saved = roles.pop("app")  # every login of the user is refused, for a long while
+    first = rig.call("RotateSecret", SecretId="stuck", RotationLambdaARN=SINGLE)["VersionId"]
+    _until_dead(rig)
+    pending = rig.value("stuck", "AWSPENDING")
+    assert rig.value("stuck")["password"] == "app-pw-0"  # AWSCURRENT untouched throughout
+    roles["app"] = saved
+    assert rig.drain() == 0  # dead: nothing retries it by itself
+    with pytest.raises(errors.InvalidRequestException, match="will be reattempted"):
+        rig.call("RotateSecret", SecretId="stuck")
+    assert rig.job_states() == [JobState.READY.value]  # ... and so it is
+    assert rig.drain() == 1
+    assert rig.value("stuck") == pending  # the rotation that was stuck, not a new one
+    described = rig.call("DescribeSecret", SecretId="stuck")
+    assert described["VersionIdsToStages"][first] == ["AWSCURRENT"]
+    assert rig.logs_in(rig.value("stuck"))
+    assert not rig.logs_in({"username": "app", "password": "app-pw-0"})
+
+
+def test_a_running_rotation_is_left_alone_and_a_stuck_one_reattempted_by_its_window(
+    rig: Rig,
+) -> None:
+    _secret(rig, "window", "app", "app-pw-0")
+    roles = rig.db.servers[(DB.host, DB.port)]
+    saved = roles.pop("app")
+    rig.call(
+        "RotateSecret",
+        SecretId="window",
+        RotationLambdaARN=SINGLE,
+        RotationRules={"AutomaticallyAfterDays": 1},
+    )
+    rig.drain()  # first attempt failed; the job waits for its retry
+    with pytest.raises(errors.InvalidRequestException, match="will be reattempted"):
+        rig.call("RotateSecret", SecretId="window")
+    assert rig.job_states() == [JobState.READY.value]
+    with rig.store.read() as conn:
+        attempts = conn.execute(sa.select(jobs.c.attempts)).scalar_one()
+    assert attempts == 1  # a running rotation keeps its count: no extra attempts given
+    _until_dead(rig)
+    roles["app"] = saved
+    rig.clock.advance(timedelta(days=1))
+    rig.scheduler.tick()  # the next window finds it stuck and reattempts it
+    assert rig.job_states() == [JobState.READY.value]
+    assert rig.drain() == 1
+    assert rig.logs_in(rig.value("window"))
+    assert ("RotationFailed", "InvalidRequestException") not in rig.events()

@@ -300,6 +300,12 @@ def test_managed_secrets_change_only_through_their_service(sm: Harness) -> None:
     assert owned.state(ACCOUNT, REGION, arn) is ServiceSecretState.ROTATING
     with pytest.raises(RotationInProgress):
         owned.rotate(ACCOUNT, REGION, arn)
+    job = sm.jobs.claim("w", [ROTATE_JOB], lease=timedelta(minutes=1))
+    assert job is not None
+    sm.jobs.fail(job, "the owner refused the password", permanent=True)
+    assert owned.state(ACCOUNT, REGION, arn) is ServiceSecretState.IMPAIRED
+    owned.rotate(ACCOUNT, REGION, arn)  # rotate-now reattempts a rotation that stopped
+    assert owned.state(ACCOUNT, REGION, arn) is ServiceSecretState.ROTATING
     with sm.store.read() as conn:
         queued = conn.execute(sa.select(jobs).where(jobs.c.kind == ROTATE_JOB)).mappings().all()
     assert [j["payload"]["function"] for j in queued] == [None]

@@ -165,6 +165,33 @@ def test_worker_lost_on_the_last_attempt_makes_the_job_dead(
     assert buried.state is JobState.DEAD
 
 
+def test_revive_gives_a_dead_or_failed_job_fresh_attempts_and_nothing_else(
+    queue: JobQueue, store: Store, clock: FixedClock
+) -> None:
+    dead = queue.enqueue("rotate", {}, dedupe_key="k-dead", max_attempts=1)
+    clock.advance(timedelta(seconds=1))
+    failed = queue.enqueue("rotate", {}, dedupe_key="k-failed")
+    for job_id in (dead, failed):
+        job = queue.claim("w", ["rotate"], lease=LEASE)
+        assert job is not None and job.job_id == job_id
+        queue.fail(job, "refused", permanent=job_id == failed)
+    waiting = queue.enqueue("rotate", {}, dedupe_key="k-ready")
+    assert [queue.get(j).state for j in (dead, failed)] == [JobState.DEAD, JobState.FAILED]  # type: ignore[union-attr]
+    clock.advance(timedelta(hours=1))
+    with store.begin() as conn:
+        revived = [queue.revive(conn, k) for k in ("k-dead", "k-failed", "k-ready", "k-none")]
+    assert revived == [True, True, False, False]
+    for job_id in (dead, failed):
+        again = queue.get(job_id)
+        assert again is not None
+        assert (again.state, again.attempts, again.run_at) == (JobState.READY, 0, clock.now())
+        assert again.last_error == "refused"  # kept for the operator
+    ready = queue.get(waiting)
+    assert ready is not None and ready.attempts == 0 and ready.run_at < clock.now()
+    claimed = [queue.claim("w", ["rotate"], lease=LEASE) for _ in range(3)]
+    assert {j.job_id for j in claimed if j} == {dead, failed, waiting}
+
+
 def test_enqueue_joins_the_callers_transaction(queue: JobQueue, store: Store) -> None:
     with pytest.raises(RuntimeError), store.begin() as conn:
         conn.execute(sa.insert(schema.settings).values(key="desired", value="x"))

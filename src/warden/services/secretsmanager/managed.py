@@ -34,11 +34,11 @@ from warden.store.schema import secretsmanager_secrets as secrets_t
 from . import repository as repo
 from .core import SecretsBase
 from .envelope import SecretValue
-from .errors import ROTATION_IN_PROGRESS, InvalidRequestException
+from .errors import ROTATION_IN_PROGRESS
 from .labels import PENDING
 from .model import SecretRecord
 from .names import check_name, parse_secret_id, secret_arn, suffix_from
-from .rotation import rotation_dedupe_key, stage_rotation
+from .rotation import reattempt, rotation_dedupe_key, stage_rotation
 from .schedule import next_window, parse_rules, rules_from_json
 
 OWNER_TAG = "aws:secretsmanager:owningService"
@@ -130,10 +130,12 @@ class OwnedSecrets(SecretsBase):
             if record is None:
                 raise ServiceSecretError("Secrets Manager can't find the specified secret.")
             before = repo.labels(conn, arn)
-            try:
+            if not before.rotation_in_progress():
                 stage_rotation(self.deps.jobs, conn, record, before, version_id, now, None)
-            except InvalidRequestException:
-                raise RotationInProgress(ROTATION_IN_PROGRESS) from None
+            elif not reattempt(self.deps.jobs, conn, arn, before):
+                # Still running: left to finish. One whose retries ran out was started
+                # again instead ("impaired" lasts until the next rotation, as in AWS).
+                raise RotationInProgress(ROTATION_IN_PROGRESS)
             rules = rules_from_json(record.rotation_rules)
             repo.update(
                 conn,

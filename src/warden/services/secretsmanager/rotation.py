@@ -22,8 +22,11 @@ rotation worker (a later component that claims jobs from ``store.jobs.JobQueue``
    finishSecret moves ``AWSCURRENT`` with ``labels.move`` (``AWSPREVIOUS`` follows) and then
    sets ``last_rotated_at`` and the next window (``schedule.next_window``).
 3. While ``AWSPENDING`` sits on a version other than ``AWSCURRENT`` a new RotateSecret is
-   refused ("A previous rotation isn't complete"); a failed rotation leaves ``AWSCURRENT``
-   untouched, so clients keep working while the worker retries.
+   refused ("A previous rotation isn't complete. That rotation will be reattempted."); a
+   failed rotation leaves ``AWSCURRENT`` untouched, so clients keep working while the worker
+   retries. When its retries ran out (the job ``dead`` or ``failed``), that refusal, a
+   scheduled window and the owning service's rotate-now give it a fresh set of attempts
+   (``reattempt``).
 
 CancelRotateSecret turns rotation off and leaves the labels as they are, as AWS does: remove
 ``AWSPENDING`` from a half-done version with UpdateSecretVersionStage before rotating again.
@@ -46,6 +49,7 @@ from .core import SecretsBase, refuse_managed
 from .errors import (
     MODIFY_VERSION,
     NO_ROTATION_LAMBDA,
+    ROTATION_IN_PROGRESS,
     InvalidRequestException,
     ResourceExistsException,
 )
@@ -84,19 +88,25 @@ class Rotation(SecretsBase):
                 if before.holder(PENDING) == token:  # a retry of this very call
                     return {"ARN": record.arn, "Name": record.name, "VersionId": token}
                 raise ResourceExistsException(message=MODIFY_VERSION)
-            mode = "rotate" if immediately else "test"
-            stage_rotation(self.deps.jobs, conn, record, before, token, ctx.now, function, mode)
-            effective = rules or rules_from_json(record.rotation_rules)
-            repo.update(
-                conn,
-                record.arn,
-                rotation_enabled=True,
-                rotation_lambda_arn=function,
-                rotation_rules=_stored(effective),
-                external_rotation=_external(params) or record.external_rotation,
-                next_rotation_at=_next_start(effective, ctx),
-                last_changed_at=ctx.now,
-            )
+            unfinished = before.rotation_in_progress()
+            if unfinished:
+                reattempt(self.deps.jobs, conn, record.arn, before)
+            else:
+                mode = "rotate" if immediately else "test"
+                stage_rotation(self.deps.jobs, conn, record, before, token, ctx.now, function, mode)
+                effective = rules or rules_from_json(record.rotation_rules)
+                repo.update(
+                    conn,
+                    record.arn,
+                    rotation_enabled=True,
+                    rotation_lambda_arn=function,
+                    rotation_rules=_stored(effective),
+                    external_rotation=_external(params) or record.external_rotation,
+                    next_rotation_at=_next_start(effective, ctx),
+                    last_changed_at=ctx.now,
+                )
+        if unfinished:  # raised after the commit, so that the reattempt stands
+            raise InvalidRequestException(message=ROTATION_IN_PROGRESS)
         return {"ARN": record.arn, "Name": record.name, "VersionId": token}
 
     def cancel_rotate_secret(self, ctx: CallContext, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -150,6 +160,18 @@ def stage_rotation(
         max_attempts=ROTATE_ATTEMPTS,
         conn=conn,
     )
+
+
+def reattempt(jobs: JobQueue, conn: Connection, secret_arn: str, labels: Labels) -> bool:
+    """Inside the caller's transaction: a rotation that stopped for good (its job ``dead``
+    or ``failed``, ``AWSPENDING`` still on its version) gets a fresh set of attempts, as
+    AWS's "That rotation will be reattempted" promises. It resumes from ``AWSPENDING``
+    (each step is idempotent), so ``AWSCURRENT`` is never touched until it succeeds.
+    False when the rotation is still running or there is none to resume."""
+    pending = labels.holder(PENDING)
+    if pending is None or not labels.rotation_in_progress():
+        return False
+    return jobs.revive(conn, rotation_dedupe_key(secret_arn, pending))
 
 
 def _stored(rules: RotationRules | None) -> dict[str, Any] | None:

@@ -9,7 +9,8 @@ rotation's end). A window missed while warden was down starts at once.
 Dedupe: the version id is derived from the secret and the window's start (UUID v5), and the
 job's dedupe key from the version, so one window starts at most one rotation however many
 scheduler ticks or warden nodes see it due. If a rotation is still in progress (``AWSPENDING``
-on another version) the window records ``RotationFailed`` with AWS's message and is skipped.
+on another version) the window records ``RotationFailed`` with AWS's message and is skipped;
+if that rotation stopped for good (its retries ran out) the window reattempts it instead.
 The executors' number bounds how many rotations run at once; the scheduler only enqueues.
 """
 
@@ -30,7 +31,7 @@ from .core import Deps
 from .errors import ROTATION_IN_PROGRESS
 from .model import SecretRecord
 from .names import parse_secret_id
-from .rotation import stage_rotation
+from .rotation import reattempt, stage_rotation
 from .rotation_events import RotationEvent, record
 from .schedule import RotationRules, next_window, rules_from_json, window_from
 
@@ -96,18 +97,21 @@ class RotationScheduler:
             elif repo.version(conn, arn, version_id) is not None:
                 pass  # this window's rotation exists already
             elif labels.rotation_in_progress():
-                record(
-                    conn,
-                    self._deps.ids,
-                    now=now,
-                    account_id=account_id,
-                    region=region,
-                    secret_arn=arn,
-                    version_id=version_id,
-                    event=RotationEvent.FAILED,
-                    error_code="InvalidRequestException",
-                    message=ROTATION_IN_PROGRESS,
-                )
+                if reattempt(self._deps.jobs, conn, arn, labels):
+                    log.info("scheduled rotation of %s: the unfinished one reattempted", arn)
+                else:
+                    record(
+                        conn,
+                        self._deps.ids,
+                        now=now,
+                        account_id=account_id,
+                        region=region,
+                        secret_arn=arn,
+                        version_id=version_id,
+                        event=RotationEvent.FAILED,
+                        error_code="InvalidRequestException",
+                        message=ROTATION_IN_PROGRESS,
+                    )
             else:
                 self._begin(conn, found, version_id, now)
                 started = version_id
