@@ -144,3 +144,64 @@ def test_an_encrypted_cluster_needs_the_caller_to_be_allowed_its_kms_key(
         DBClusterIdentifier="enc-cmk", StorageEncrypted=True, KmsKeyId=key_arn, **common
     )
     assert made["DBCluster"]["KmsKeyId"] == key_arn  # (the server's teardown deletes both)
+
+
+def test_a_managed_master_secret_needs_the_caller_to_be_allowed_its_kms_key(
+    server: RdsServer,
+) -> None:
+    """Secrets Manager uses MasterUserSecretKmsKeyId for the caller: GenerateDataKey and
+    Decrypt through secretsmanager, not through rds."""
+    iam: Any = server.warden.client("iam")
+    kms: Any = server.warden.client("kms")
+    key_arn = kms.create_key(Description="master secrets")["KeyMetadata"]["Arn"]
+    name = unique("rds-secrets")
+    rds = _user(server, name)
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="rds",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": ["rds:*", "secretsmanager:*"], "Resource": "*"}
+            ]}
+        ),
+    )  # fmt: skip
+    common = {"Engine": "aurora-postgresql", "MasterUsername": "master",
+              "ManageMasterUserPassword": True}  # fmt: skip
+
+    def refused() -> str:
+        with pytest.raises(ClientError) as err:
+            rds.create_db_cluster(
+                DBClusterIdentifier="msk-cmk", MasterUserSecretKmsKeyId=key_arn, **common
+            )
+        assert err.value.response["Error"]["Code"] == "KMSKeyNotAccessibleFault"
+        return str(err.value.response["Error"]["Message"])
+
+    assert "Access to KMS is not allowed" in refused()
+    # aws/secretsmanager admits every principal of the account through Secrets Manager.
+    made = rds.create_db_cluster(DBClusterIdentifier="msk-default", **common)
+    managed_key = made["DBCluster"]["MasterUserSecret"]["KmsKeyId"]
+    assert managed_key.startswith(f"arn:aws:kms:us-east-1:{ACCOUNT}:key/")
+    assert managed_key != key_arn
+
+    def allow(actions: list[str], via: str) -> None:
+        through = {"StringEquals": {"kms:ViaService": f"{via}.us-east-1.amazonaws.com"}}
+        iam.put_user_policy(
+            UserName=name,
+            PolicyName="kms",
+            PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [
+                    {"Effect": "Allow", "Action": actions, "Resource": key_arn,
+                     "Condition": through}
+                ]}
+            ),
+        )  # fmt: skip
+
+    allow(["kms:GenerateDataKey", "kms:Decrypt"], "rds")  # through the wrong service
+    refused()
+    allow(["kms:GenerateDataKey"], "secretsmanager")  # without Decrypt
+    refused()
+    allow(["kms:GenerateDataKey", "kms:Decrypt"], "secretsmanager")
+    made = rds.create_db_cluster(
+        DBClusterIdentifier="msk-cmk", MasterUserSecretKmsKeyId=key_arn, **common
+    )
+    assert made["DBCluster"]["MasterUserSecret"]["KmsKeyId"] == key_arn

@@ -124,10 +124,15 @@ class DataKeys(Protocol):
         key_id: str | None,
         managed_alias: str,
         caller: CallContext | None = None,
+        uses: tuple[str, ...] = ("kms:CreateGrant",),
+        via: str | None = None,
     ) -> str:
         """The ARN of a usable key (creating the AWS-managed one if needed); KeyUnavailable.
-        With ``caller``: a key the service is about to use for that principal's resource (an
-        encrypted cluster): KMS authorizes ``kms:CreateGrant`` for it, as AWS services ask."""
+        With ``caller``: a key about to be used for that principal's resource: KMS
+        authorizes each of ``uses`` for it, through ``via`` (a service name; the calling
+        service's by default). An encrypted cluster's key is ``kms:CreateGrant`` through
+        rds, as AWS services ask; the key of a secret RDS creates in Secrets Manager for
+        the caller is ``kms:GenerateDataKey`` and ``kms:Decrypt`` through secretsmanager."""
         ...
 
 

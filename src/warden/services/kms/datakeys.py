@@ -41,12 +41,17 @@ class KmsDataKeys:
         self._access = access
 
     def _authorize(
-        self, caller: CallContext | None, action: str, key: Key, context: Mapping[str, str]
+        self,
+        caller: CallContext | None,
+        action: str,
+        key: Key,
+        context: Mapping[str, str],
+        via: str | None = None,
     ) -> None:
         if caller is None:
             return
         keys = {
-            "kms:ViaService": f"{caller.service}.{key.region}.amazonaws.com",
+            "kms:ViaService": f"{via or caller.service}.{key.region}.amazonaws.com",
             **key_keys(key, None, self._keys.aliases_of(key.key_id)),
             **context_keys(context),
         }
@@ -112,7 +117,10 @@ class KmsDataKeys:
         key_id: str | None,
         managed_alias: str,
         caller: CallContext | None = None,
+        uses: tuple[str, ...] = ("kms:CreateGrant",),
+        via: str | None = None,
     ) -> str:
         key = self._key(account_id, region, key_id, managed_alias)
-        self._authorize(caller, "kms:CreateGrant", key, {})
+        for action in uses:
+            self._authorize(caller, action, key, {}, via)
         return key.arn

@@ -57,6 +57,7 @@ OWNER = "rds"
 NAME_PREFIX = "rds!cluster-"
 ROTATION_DAYS = 7
 SECRETS_KEY = "alias/aws/secretsmanager"
+SECRET_KEY_USES = ("kms:GenerateDataKey", "kms:Decrypt")
 MANAGED_MEMBERS = frozenset({"ManageMasterUserPassword", "RotateMasterUserPassword"})
 BOTH = "You can't specify MasterUserPassword when ManageMasterUserPassword is turned on."
 UNMANAGED_WITHOUT_VALUE = (
@@ -119,12 +120,17 @@ class MasterSecrets:
         return self._new_secret(ctx, key)
 
     def _new_secret(self, ctx: CallContext, key_id: Any) -> MasterSecret:
+        """The secret's name and key. Secrets Manager will use the key for the caller, who
+        must be allowed to (as in AWS: kms:GenerateDataKey and kms:Decrypt through it)."""
         try:
             key_arn = self.deps.data_keys.resolve_key(
                 account_id=ctx.account_id,
                 region=ctx.region,
                 key_id=str(key_id) if key_id else None,
                 managed_alias=SECRETS_KEY,
+                caller=ctx,
+                uses=SECRET_KEY_USES,
+                via="secretsmanager",
             )
         except KeyUnavailable as exc:
             raise KMSKeyNotAccessibleFault(
