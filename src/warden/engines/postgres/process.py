@@ -102,6 +102,24 @@ class Runner:
             extra_groups=[] if switch else None,
         )
 
+    def spawn(self, argv: Sequence[str], *, cwd: Path) -> subprocess.Popen[bytes]:
+        """Start a program as the owner without waiting for it (``run``'s settings; its
+        output, both streams together, on the returned process's stdout pipe)."""
+        switch = self._switch
+        return subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(_ENV),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            umask=0o077,
+            user=self.owner.uid if switch else None,
+            group=self.owner.gid if switch else None,
+            extra_groups=[] if switch else None,
+        )
+
     def stream(
         self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], errors: IO[bytes]
     ) -> subprocess.Popen[bytes]:
