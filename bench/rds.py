@@ -309,6 +309,7 @@ def main() -> None:
         server.close()
         kill_processes_in(base)
         kill_processes_in(plain_base)
+        shutil.rmtree(base, ignore_errors=True)
         shutil.rmtree(plain_base, ignore_errors=True)
     ratio = {
         step: statistics.median(times[f"w-{step}"]) / statistics.median(times[f"p-{step}"])
@@ -337,7 +338,7 @@ def main() -> None:
         f"warden's snapshot file: {warden.on_disk / 2**20:.0f} MiB, AES-256-GCM in 1 MiB "
         "chunks. warden's snapshot includes the API call, a KMS data key, TLS to the server "
         "and the fsync of the sealed file; its restore includes creating the cluster and its "
-        "instance through the API, decryption, the server certificate, re-keying the admin "
+        "instance through the API, decryption, GNU tar as the service user, the server certificate, re-keying the admin "
         "role in single-user mode and the master password check. The two sides take turns "
         "step by step, each step after `sync` (this machine's disk is the noisiest part).",
         "Targets: create-to-available ≤ 2 s; snapshot and restore ≤ 1.2× the plain tools.",

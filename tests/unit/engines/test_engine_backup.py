@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import secrets
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,67 @@ def test_a_stream_that_is_not_a_snapshot(engine: PostgresEngine, make_spec: Make
     with pytest.raises(SnapshotError):
         engine.restore(target, io.BytesIO(secrets.token_bytes(4096)))
     assert not target.root.exists()
+
+
+def _archive(hostile: tarfile.TarInfo) -> bytes:
+    """A stream that looks like a base backup, with one hostile member in the middle."""
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as archive:
+        for name in ("PG_VERSION", "base/1/1259"):
+            entry = tarfile.TarInfo(name)
+            entry.size = 3
+            archive.addfile(entry, io.BytesIO(b"17\n"))
+        archive.addfile(hostile, io.BytesIO(b"x") if hostile.isreg() else None)
+        label = tarfile.TarInfo("backup_label")
+        label.size = 1
+        archive.addfile(label, io.BytesIO(b"x"))
+    return out.getvalue()
+
+
+def _member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    entry = tarfile.TarInfo(name)
+    entry.type, entry.linkname = kind, link
+    entry.size = 1 if kind == tarfile.REGTYPE else 0
+    return entry
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        _member("../outside.txt"),
+        _member("base/../../outside.txt"),
+        _member("pg_wal", tarfile.SYMTYPE, "{outside}"),
+        _member("pg_tblspc/16384", tarfile.SYMTYPE, "../../.."),
+        _member("global/hardlink", tarfile.LNKTYPE, "{outside}/victim"),
+        _member("global/fifo", tarfile.FIFOTYPE),
+        _member("global/null", tarfile.CHRTYPE),
+    ],
+    ids=[
+        "dot-dot",
+        "nested-dot-dot",
+        "absolute-symlink",
+        "relative-symlink",
+        "hard-link",
+        "fifo",
+        "device",
+    ],
+)
+def test_a_hostile_archive_is_refused_and_touches_nothing_outside(
+    engine: PostgresEngine, make_spec: MakeSpec, tmp_path: Path, hostile: tarfile.TarInfo
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.chmod(tmp_path, 0o711)
+    os.chmod(outside, 0o777)  # writable even by the service user: tar must still not write
+    (outside / "victim").write_text("untouched")
+    hostile.linkname = hostile.linkname.replace("{outside}", str(outside))
+    target = make_spec()
+    with pytest.raises(SnapshotError):
+        engine.restore(target, io.BytesIO(_archive(hostile)))
+    assert not target.root.exists()
+    assert sorted(p.name for p in outside.iterdir()) == ["victim"]
+    assert (outside / "victim").read_text() == "untouched"
+    assert not (tmp_path / "outside.txt").exists()
 
 
 class _DiskFull(io.RawIOBase):

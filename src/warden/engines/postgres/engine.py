@@ -159,8 +159,7 @@ class PostgresEngine:
         paths = self._new_root(spec)
         try:
             self.runner.make_dir(paths.data)
-            backup.extract(source, paths.data)
-            self.runner.give_tree(paths.data)
+            backup.extract(self.runner, source, paths.data)  # unpacked as the owner
             self._prepare(spec, paths)
         except BaseException:
             self._discard(spec)

@@ -120,6 +120,25 @@ class Runner:
             extra_groups=[] if switch else None,
         )
 
+    def feed(self, argv: Sequence[str], *, cwd: Path, errors: IO[bytes]) -> subprocess.Popen[bytes]:
+        """A program run as the owner, reading what warden writes to its stdin (through a
+        ``PIPE_BYTES`` pipe); its stderr goes to ``errors``."""
+        switch = self._switch
+        return subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(_ENV),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=errors,
+            pipesize=PIPE_BYTES,
+            start_new_session=True,
+            umask=0o077,
+            user=self.owner.uid if switch else None,
+            group=self.owner.gid if switch else None,
+            extra_groups=[] if switch else None,
+        )
+
     def stream(
         self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], errors: IO[bytes]
     ) -> subprocess.Popen[bytes]:
@@ -141,14 +160,6 @@ class Runner:
     def give(self, path: Path) -> None:
         if self._switch:
             os.chown(path, self.owner.uid, self.owner.gid, follow_symlinks=False)
-
-    def give_tree(self, root: Path) -> None:
-        if not self._switch:
-            return
-        self.give(root)
-        for dirpath, dirnames, filenames in os.walk(root):
-            for name in (*dirnames, *filenames):
-                self.give(Path(dirpath) / name)
 
     def make_dir(self, path: Path) -> None:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
