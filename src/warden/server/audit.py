@@ -93,6 +93,7 @@ class AuditWriter:
         self._store = store
         self._capacity = capacity
         self._queue: queue.Queue[AuditRecord | _Flush | None] = queue.Queue(capacity)
+        self._hurry = threading.Event()
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._failed = False
         self._thread.start()
@@ -100,6 +101,8 @@ class AuditWriter:
     def record(self, rec: AuditRecord) -> None:
         try:
             self._queue.put(rec, timeout=_PUT_TIMEOUT)
+            if self._queue.qsize() >= _BATCH:
+                self._hurry.set()
         except queue.Full:
             # The writer cannot keep up or is stuck: say so; the pipeline then refuses calls.
             self._failed = True
@@ -108,11 +111,13 @@ class AuditWriter:
     def flush(self, timeout: float = 30.0) -> None:
         marker = _Flush()
         self._queue.put(marker)
+        self._hurry.set()
         marker.done.wait(timeout)
 
     def close(self) -> None:
         self.flush()
         self._queue.put(None)
+        self._hurry.set()
         self._thread.join(timeout=30)
 
     def has_room(self) -> bool:
@@ -126,29 +131,22 @@ class AuditWriter:
     def _run(self) -> None:
         stop = False
         while not stop:
-            item = self._queue.get()
-            batch: list[AuditRecord] = []
-            markers: list[_Flush] = []
-            deadline = time.monotonic() + _LINGER
-            while True:
-                if item is None:
-                    stop = True
-                elif isinstance(item, _Flush):
-                    markers.append(item)
-                else:
-                    batch.append(item)
-                if stop or markers or len(batch) >= _BATCH:
-                    break
-                # Linger briefly for more records: one commit (one fsync) per batch.
-                remaining = deadline - time.monotonic()
+            items = [self._queue.get()]
+            if isinstance(items[0], AuditRecord):
+                # Linger for company (one commit, one fsync, per batch) without waking for
+                # each record that arrives: a flush, close or full batch cuts it short.
+                self._hurry.wait(_LINGER)
+            self._hurry.clear()
+            while len(items) < _BATCH:
                 try:
-                    item = (
-                        self._queue.get(timeout=remaining)
-                        if remaining > 0
-                        else self._queue.get_nowait()
-                    )
+                    items.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+            if not self._queue.empty():
+                self._hurry.set()  # more than a batch waits: no lingering for the next one
+            batch = [item for item in items if isinstance(item, AuditRecord)]
+            markers = [item for item in items if isinstance(item, _Flush)]
+            stop = None in items  # close() queues None after its flush: nothing follows it
             try:
                 if batch:
                     self._write(batch, stopping=stop)

@@ -96,3 +96,32 @@ def test_a_record_naming_one_resource_twice_is_written_once(tmp_path: Path) -> N
     finally:
         writer.close()
         store.close()
+
+
+def test_more_than_a_batch_is_all_written_before_a_flush_returns(tmp_path: Path) -> None:
+    store = Store.sqlite_in(tmp_path)
+    with store.begin() as conn:
+        conn.execute(
+            accounts.insert().values(
+                account_id=ACCOUNT,
+                created_at=datetime.now(UTC),
+                root_password_hash="x",
+                root_user_id=ACCOUNT,
+            )
+        )
+    writer = AuditWriter(store)
+    try:
+        for n in range(1300):  # more than two batches
+            writer.record(_record(f"e{n}"))
+        writer.flush()
+        with store.read() as conn:
+            count = conn.execute(sa.select(sa.func.count()).select_from(audit_events)).scalar()
+        assert count == 1300
+        writer.record(_record("late"))
+        writer.flush()
+        with store.read() as conn:
+            ids = conn.execute(sa.select(audit_events.c.event_id)).scalars().all()
+        assert len(ids) == 1301 and "late" in ids
+    finally:
+        writer.close()
+        store.close()
