@@ -11,7 +11,7 @@ Invariants:
   even when it is the same owner claiming again.
 - A job never runs more than ``max_attempts`` times: a failure or an expired lease on the last
   attempt makes it ``dead``. Only ``revive`` (an explicit request to try again) gives a dead
-  or failed job a fresh set of attempts.
+  or failed job more attempts.
 - Time comes only from the injected Clock, never from the database server.
 """
 
@@ -194,10 +194,14 @@ class JobQueue:
             values["run_at"] = now + max(delay, timedelta(0))
         return self._update_leased(job, **values)
 
-    def revive(self, conn: Connection, dedupe_key: str) -> bool:
+    def revive(self, conn: Connection, dedupe_key: str, *, attempts: int) -> bool:
         """Inside the caller's transaction: give the ``dead`` or ``failed`` job
-        ``dedupe_key`` a fresh set of attempts, due now (someone asked for it to be tried
-        again). False if there is no such job or it is not finished with failure."""
+        ``dedupe_key`` ``attempts`` more attempts, due now (someone asked for it to be tried
+        again). Its count goes on from where it stopped, so the (owner, attempts) fence of
+        a worker that lost it stays unique. False if there is no such job or it is not
+        finished with failure."""
+        if attempts < 1:
+            raise ValueError("a revived job needs at least one attempt")
         now = self._clock.now()
         result = conn.execute(
             sa.update(jobs)
@@ -207,7 +211,7 @@ class JobQueue:
             )
             .values(
                 state=JobState.READY.value,
-                attempts=0,
+                max_attempts=jobs.c.attempts + attempts,
                 run_at=now,
                 lease_owner=None,
                 lease_expires_at=None,

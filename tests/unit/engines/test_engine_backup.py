@@ -96,6 +96,9 @@ def _member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile
         _member("global/hardlink", tarfile.LNKTYPE, "{outside}/victim"),
         _member("global/fifo", tarfile.FIFOTYPE),
         _member("global/null", tarfile.CHRTYPE),
+        _member("tablespace_map"),
+        _member("recovery.signal"),
+        _member("pg_tblspc/16384/PG_17/1"),
     ],
     ids=[
         "dot-dot",
@@ -105,6 +108,9 @@ def _member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile
         "hard-link",
         "fifo",
         "device",
+        "tablespace-map",
+        "recovery-signal",
+        "tablespace-contents",
     ],
 )
 def test_a_hostile_archive_is_refused_and_touches_nothing_outside(
@@ -126,30 +132,36 @@ def test_a_hostile_archive_is_refused_and_touches_nothing_outside(
 
 
 class _DiskFull(io.RawIOBase):
-    """A sink that takes the first megabytes, then fails as a full disk does."""
+    """A sink that takes the first megabytes, then fails as a full disk does; it notes
+    which pg_basebackup processes of ``port`` ran while it was being written."""
 
-    def __init__(self, room: int) -> None:
-        self.room = room
+    def __init__(self, room: int, port: int) -> None:
+        self.room, self.port = room, port
+        self.writers: list[int] = []
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: object) -> int:
         size = len(memoryview(data))  # type: ignore[arg-type]
+        self.writers = self.writers or _basebackups(self.port)
         if size > self.room:
             raise OSError(28, "No space left on device")
         self.room -= size
         return size
 
 
-def _basebackups() -> list[int]:
+def _basebackups(port: int) -> list[int]:
+    """pg_basebackup processes reading from the server on ``port`` (other tests' servers
+    may be taking snapshots meanwhile)."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"pg_basebackup" in cmdline.split(b"\0")[0]:
+        argv = cmdline.split(b"\0")
+        if b"pg_basebackup" in argv[0] and any(f"port={port} ".encode() in a for a in argv):
             found.append(int(pid))
     return found
 
@@ -157,10 +169,13 @@ def _basebackups() -> list[int]:
 def test_a_failed_write_ends_the_backup_and_leaves_no_slot_or_process(
     engine: PostgresEngine, running: Running, tmp_path: Path
 ) -> None:
-    before = _basebackups()
+    port = running.spec.port
+    assert _basebackups(port) == []
+    sink = _DiskFull(3 * 1024 * 1024, port)
     with pytest.raises(OSError, match="No space left"):
-        engine.snapshot(running.spec, _DiskFull(3 * 1024 * 1024))  # type: ignore[arg-type]
-    assert _basebackups() == before
+        engine.snapshot(running.spec, sink)  # type: ignore[arg-type]
+    assert len(sink.writers) == 1  # it was running while the sink took data ...
+    assert _basebackups(port) == []  # ... and is gone
     assert _slots(running) == []
     with open(tmp_path / "again.tar", "wb") as out:  # and the next snapshot works
         engine.snapshot(running.spec, out)

@@ -165,7 +165,7 @@ def test_worker_lost_on_the_last_attempt_makes_the_job_dead(
     assert buried.state is JobState.DEAD
 
 
-def test_revive_gives_a_dead_or_failed_job_fresh_attempts_and_nothing_else(
+def test_revive_gives_a_dead_or_failed_job_more_attempts_and_nothing_else(
     queue: JobQueue, store: Store, clock: FixedClock
 ) -> None:
     dead = queue.enqueue("rotate", {}, dedupe_key="k-dead", max_attempts=1)
@@ -179,12 +179,16 @@ def test_revive_gives_a_dead_or_failed_job_fresh_attempts_and_nothing_else(
     assert [queue.get(j).state for j in (dead, failed)] == [JobState.DEAD, JobState.FAILED]  # type: ignore[union-attr]
     clock.advance(timedelta(hours=1))
     with store.begin() as conn:
-        revived = [queue.revive(conn, k) for k in ("k-dead", "k-failed", "k-ready", "k-none")]
+        revived = [
+            queue.revive(conn, k, attempts=2) for k in ("k-dead", "k-failed", "k-ready", "k-none")
+        ]
     assert revived == [True, True, False, False]
     for job_id in (dead, failed):
         again = queue.get(job_id)
         assert again is not None
-        assert (again.state, again.attempts, again.run_at) == (JobState.READY, 0, clock.now())
+        # The count goes on (fencing stays unique), with two more attempts to go.
+        assert (again.state, again.attempts, again.run_at) == (JobState.READY, 1, clock.now())
+        assert again.max_attempts == 3
         assert again.last_error == "refused"  # kept for the operator
     ready = queue.get(waiting)
     assert ready is not None and ready.attempts == 0 and ready.run_at < clock.now()

@@ -23,15 +23,14 @@ import contextlib
 import os
 import queue
 import shutil
+import signal
 import stat
+import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, BinaryIO
-
-from psycopg import errors
 
 from ..base import ADMIN_ROLE, LOOPBACK, InstanceSpec
 from ..errors import SnapshotError
@@ -43,7 +42,7 @@ from .process import Runner
 SLOT = "warden_snapshot"
 CHUNK = 1024 * 1024
 AHEAD = 16  # chunks read ahead of the writer
-SLOT_WAIT = 5.0  # seconds for a killed pg_basebackup's walsender to let go of the slot
+_FOREIGN = ("recovery.signal", "standby.signal")
 
 
 def _conninfo(spec: InstanceSpec, paths: InstancePaths) -> str:
@@ -53,27 +52,12 @@ def _conninfo(spec: InstanceSpec, paths: InstancePaths) -> str:
     )
 
 
-def drop_slot(conn: Connection, wait: float = SLOT_WAIT) -> None:
-    """Drop warden's slot if it exists. A walsender still holding it (pg_basebackup just
-    killed, or left behind by a crashed warden) is ended first: only warden's snapshots
-    use the slot, and only one runs at a time."""
-    deadline = time.monotonic() + wait
-    while True:
-        row = conn.execute(
-            "SELECT active_pid FROM pg_replication_slots WHERE slot_name = %s", (SLOT,)
-        ).fetchone()
-        if row is None:
-            return
-        try:
-            if row[0] is None:
-                conn.execute("SELECT pg_drop_replication_slot(%s)", (SLOT,))
-                return
-            conn.execute("SELECT pg_terminate_backend(%s)", (row[0],))
-        except (errors.ObjectInUse, errors.UndefinedObject):
-            pass  # taken or dropped meanwhile: look again
-        if time.monotonic() > deadline:
-            raise SnapshotError(f"replication slot {SLOT} is still in use")
-        time.sleep(0.02)
+def drop_slot(conn: Connection) -> None:
+    conn.execute(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+        " WHERE slot_name = %s AND NOT active",
+        (SLOT,),
+    )
 
 
 def snapshot(
@@ -111,11 +95,12 @@ def snapshot(
                 if proc.stdout is None:  # pragma: no cover - stdout is always piped
                     raise SnapshotError("pg_basebackup has no output pipe")
                 try:
-                    written = _copy(proc.stdout, out, halt=proc.kill)
-                finally:
-                    if proc.poll() is None:
-                        proc.kill()
-                    code = proc.wait()
+                    written = _copy(proc.stdout, out, halt=lambda: _kill_group(proc))
+                except BaseException:
+                    _kill_group(proc)
+                    proc.wait()
+                    raise
+                code = proc.wait()  # its output ended: it is finishing
             if code != 0:
                 errors.seek(0)
                 reason = errors.read().decode(errors="replace").strip()
@@ -123,6 +108,12 @@ def snapshot(
     finally:
         drop_slot(admin)
     return written
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """End pg_basebackup and anything it forked (it runs in a session of its own)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _copy(source: IO[bytes], out: BinaryIO, halt: Callable[[], None]) -> int:
@@ -182,7 +173,7 @@ def extract(runner: Runner, source: BinaryIO, data: Path) -> None:
     requests need). What is unpacked must be directories and regular files only: a base
     backup of a server without tablespaces holds nothing else."""
     with tempfile.TemporaryFile() as errors:
-        proc = runner.feed([*_UNPACK, "-C", str(data)], cwd=data, errors=errors)
+        proc = runner.feed([*_UNPACK, "-f", "-", "-C", str(data)], cwd=data, errors=errors)
         stdin = proc.stdin
         try:
             if stdin is None:  # pragma: no cover - stdin is always piped
@@ -206,13 +197,32 @@ def extract(runner: Runner, source: BinaryIO, data: Path) -> None:
     _only_files_and_directories(data)
     if not (data / "PG_VERSION").is_file() or not (data / "backup_label").is_file():
         raise SnapshotError("the stream is not a warden snapshot (no base backup inside)")
-    for leftover in ("postmaster.pid", "postmaster.opts", "backup_manifest"):
+    # What would make recovery reach outside the directory (tablespace links, a restore
+    # command, a standby's primary) is never in a backup of warden's: refused, not trusted.
+    foreign = [n for n in _FOREIGN if (data / n).exists()]
+    links, tablespace_map = data / "pg_tblspc", data / "tablespace_map"
+    if tablespace_map.exists() and tablespace_map.stat().st_size:
+        foreign.append(tablespace_map.name)
+    if links.is_dir() and any(links.iterdir()):
+        foreign.append(links.name)
+    if foreign:
+        raise SnapshotError(f"the snapshot holds what a warden backup never does: {foreign}")
+    for leftover in (
+        "postmaster.pid",
+        "postmaster.opts",
+        "backup_manifest",
+        "postgresql.auto.conf",
+    ):
         with contextlib.suppress(FileNotFoundError):
             (data / leftover).unlink()
 
 
+def _raise(error: OSError) -> None:
+    raise SnapshotError(f"the unpacked snapshot cannot be checked: {error}")
+
+
 def _only_files_and_directories(root: Path) -> None:
-    for folder, dirs, names in os.walk(root):
+    for folder, dirs, names in os.walk(root, onerror=_raise):
         for name in (*dirs, *names):
             mode = os.lstat(os.path.join(folder, name)).st_mode
             if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):

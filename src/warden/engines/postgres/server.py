@@ -117,12 +117,16 @@ class PgServer:
         # pg_ctl looks at the server ten times a second; warden looks more often and
         # returns as soon as the server is ready (about 70 ms sooner), leaving pg_ctl to
         # notice on its own.
-        while proc.poll() is None:
-            ready = self.status()
-            if ready.state is InstanceState.RUNNING:
-                threading.Thread(target=_reap, args=(proc,), daemon=True).start()
-                return ready
-            time.sleep(_READY_POLL)
+        try:
+            while proc.poll() is None:
+                ready = self.status()
+                if ready.state is InstanceState.RUNNING:
+                    threading.Thread(target=_reap, args=(proc,), daemon=True).start()
+                    return ready
+                time.sleep(_READY_POLL)
+        except BaseException:
+            threading.Thread(target=_reap, args=(proc,), daemon=True).start()
+            raise
         out = proc.communicate()[0].decode(errors="replace")
         code = proc.returncode
         if code != 0:
@@ -215,4 +219,4 @@ class PgServer:
 def _reap(proc: subprocess.Popen[bytes]) -> None:
     """Collect a pg_ctl that outlived warden's interest (its server is already ready)."""
     with contextlib.suppress(Exception):
-        proc.communicate(timeout=120)
+        proc.communicate()  # pg_ctl ends by itself: its own -t bounds its wait

@@ -171,7 +171,7 @@ def reattempt(jobs: JobQueue, conn: Connection, secret_arn: str, labels: Labels)
     pending = labels.holder(PENDING)
     if pending is None or not labels.rotation_in_progress():
         return False
-    return jobs.revive(conn, rotation_dedupe_key(secret_arn, pending))
+    return jobs.revive(conn, rotation_dedupe_key(secret_arn, pending), attempts=ROTATE_ATTEMPTS)
 
 
 def _stored(rules: RotationRules | None) -> dict[str, Any] | None:
