@@ -32,6 +32,25 @@ def _user(server: RdsServer, name: str) -> Any:
     return server.warden.raw_client("rds", key=key["AccessKeyId"], secret=key["SecretAccessKey"])
 
 
+def _key_and_user(server: RdsServer, prefix: str, actions: list[str]) -> tuple[Any, str, str, Any]:
+    """A customer KMS key (its default policy leaves it to IAM) and a user allowed
+    ``actions`` on every resource but no KMS: (iam, key ARN, user name, its rds client)."""
+    iam: Any = server.warden.client("iam")
+    key_arn = server.warden.client("kms").create_key()["KeyMetadata"]["Arn"]
+    name = unique(prefix)
+    rds = _user(server, name)
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="rds",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": actions, "Resource": "*"}
+            ]}
+        ),
+    )  # fmt: skip
+    return iam, str(key_arn), name, rds
+
+
 def _denied(call: Any, **kwargs: Any) -> str:
     with pytest.raises(ClientError) as err:
         call(**kwargs)
@@ -104,20 +123,7 @@ def test_policy_scoped_to_one_cluster_and_one_tag(server: RdsServer) -> None:
 def test_an_encrypted_cluster_needs_the_caller_to_be_allowed_its_kms_key(
     server: RdsServer,
 ) -> None:
-    iam: Any = server.warden.client("iam")
-    kms: Any = server.warden.client("kms")
-    key_arn = kms.create_key(Description="clusters")["KeyMetadata"]["Arn"]
-    name = unique("rds-only")
-    rds = _user(server, name)
-    iam.put_user_policy(
-        UserName=name,
-        PolicyName="rds",
-        PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Action": ["rds:*", "ec2:Describe*"], "Resource": "*"}
-            ]}
-        ),
-    )  # fmt: skip
+    iam, key_arn, name, rds = _key_and_user(server, "rds-only", ["rds:*", "ec2:Describe*"])
     common = {"Engine": "aurora-postgresql", "MasterUsername": "master",
               "MasterUserPassword": PASSWORD}  # fmt: skip
     # The customer key's default policy leaves it to IAM, which grants this user no KMS.
@@ -151,20 +157,7 @@ def test_a_managed_master_secret_needs_the_caller_to_be_allowed_its_kms_key(
 ) -> None:
     """Secrets Manager uses MasterUserSecretKmsKeyId for the caller: GenerateDataKey and
     Decrypt through secretsmanager, not through rds."""
-    iam: Any = server.warden.client("iam")
-    kms: Any = server.warden.client("kms")
-    key_arn = kms.create_key(Description="master secrets")["KeyMetadata"]["Arn"]
-    name = unique("rds-secrets")
-    rds = _user(server, name)
-    iam.put_user_policy(
-        UserName=name,
-        PolicyName="rds",
-        PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [
-                {"Effect": "Allow", "Action": ["rds:*", "secretsmanager:*"], "Resource": "*"}
-            ]}
-        ),
-    )  # fmt: skip
+    iam, key_arn, name, rds = _key_and_user(server, "rds-secrets", ["rds:*", "secretsmanager:*"])
     common = {"Engine": "aurora-postgresql", "MasterUsername": "master",
               "ManageMasterUserPassword": True}  # fmt: skip
 

@@ -24,16 +24,8 @@ def _record(event_id: str) -> AuditRecord:
     )  # fmt: skip
 
 
-def _wait(check: object, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def test_a_refusing_store_makes_it_unhealthy_and_nothing_is_lost(tmp_path: Path) -> None:
+def _store(tmp_path: Path) -> Store:
+    """A store holding the account the records name."""
     store = Store.sqlite_in(tmp_path)
     with store.begin() as conn:
         conn.execute(
@@ -44,6 +36,20 @@ def test_a_refusing_store_makes_it_unhealthy_and_nothing_is_lost(tmp_path: Path)
                 root_user_id=ACCOUNT,
             )
         )
+    return store
+
+
+def _wait(check: object, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_refusing_store_makes_it_unhealthy_and_nothing_is_lost(tmp_path: Path) -> None:
+    store = _store(tmp_path)
     writer = AuditWriter(store)
     try:
         writer.record(_record("e1"))
@@ -70,16 +76,7 @@ def test_a_record_naming_one_resource_twice_is_written_once(tmp_path: Path) -> N
 
     from warden.store.schema import audit_resources
 
-    store = Store.sqlite_in(tmp_path)
-    with store.begin() as conn:
-        conn.execute(
-            accounts.insert().values(
-                account_id=ACCOUNT,
-                created_at=datetime.now(UTC),
-                root_password_hash="x",
-                root_user_id=ACCOUNT,
-            )
-        )
+    store = _store(tmp_path)
     writer = AuditWriter(store)
     try:
         arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:a-AbCdEf"
@@ -99,16 +96,7 @@ def test_a_record_naming_one_resource_twice_is_written_once(tmp_path: Path) -> N
 
 
 def test_more_than_a_batch_is_all_written_before_a_flush_returns(tmp_path: Path) -> None:
-    store = Store.sqlite_in(tmp_path)
-    with store.begin() as conn:
-        conn.execute(
-            accounts.insert().values(
-                account_id=ACCOUNT,
-                created_at=datetime.now(UTC),
-                root_password_hash="x",
-                root_user_id=ACCOUNT,
-            )
-        )
+    store = _store(tmp_path)
     writer = AuditWriter(store)
     try:
         for n in range(1300):  # more than two batches

@@ -23,7 +23,7 @@ import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ..errors import SetupError
 
@@ -102,41 +102,41 @@ class Runner:
             extra_groups=[] if switch else None,
         )
 
+    def _as_owner(self) -> dict[str, Any]:
+        """Popen's arguments for a child of the owner, in a session of its own."""
+        switch = self._switch
+        return {
+            "env": dict(_ENV),
+            "start_new_session": True,
+            "umask": 0o077,
+            "user": self.owner.uid if switch else None,
+            "group": self.owner.gid if switch else None,
+            "extra_groups": [] if switch else None,
+        }
+
     def spawn(self, argv: Sequence[str], *, cwd: Path) -> subprocess.Popen[bytes]:
         """Start a program as the owner without waiting for it (``run``'s settings; its
         output, both streams together, on the returned process's stdout pipe)."""
-        switch = self._switch
         return subprocess.Popen(
             list(argv),
             cwd=cwd,
-            env=dict(_ENV),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
-            umask=0o077,
-            user=self.owner.uid if switch else None,
-            group=self.owner.gid if switch else None,
-            extra_groups=[] if switch else None,
+            **self._as_owner(),
         )
 
     def feed(self, argv: Sequence[str], *, cwd: Path, errors: IO[bytes]) -> subprocess.Popen[bytes]:
         """A program run as the owner, reading what warden writes to its stdin (through a
         ``PIPE_BYTES`` pipe); its stderr goes to ``errors``."""
-        switch = self._switch
         return subprocess.Popen(
             list(argv),
             cwd=cwd,
-            env=dict(_ENV),
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=errors,
             pipesize=PIPE_BYTES,
-            start_new_session=True,
-            umask=0o077,
-            user=self.owner.uid if switch else None,
-            group=self.owner.gid if switch else None,
-            extra_groups=[] if switch else None,
+            **self._as_owner(),
         )
 
     def stream(
