@@ -84,6 +84,23 @@ def test_values_round_trip_as_sqlalchemy_converts_them(store: Store) -> None:
     assert fast[1]["request_parameters"] == {"n": 2, "name": "ü'; DROP TABLE x; --"}
 
 
+def test_many_rows_in_several_statements_keep_every_value_in_order(store: Store) -> None:
+    """More rows than one statement may carry parameters for (SQLite's multi-row INSERT is
+    cut into statements): every row, every value, in order, each converted."""
+    rows = [_event(n, T0 + timedelta(microseconds=n)) for n in range(3500)]  # 10 columns
+    with store.begin() as conn:
+        _INSERT_EVENT.run_many(conn, rows)
+        _SET.run_many(conn, [{"key": f"k{n}", "value": str(n)} for n in range(11_000)])
+    with store.read() as conn:
+        back = _EVENTS_SINCE.rows(conn, since=T0)
+        count = conn.execute(sa.select(sa.func.count()).select_from(schema.settings)).scalar()
+    assert [r["event_id"] for r in back] == [f"e{n}" for n in range(3500)]
+    assert [r["event_time"] for r in back] == [r["event_time"] for r in rows]
+    assert back[-1]["request_parameters"] == {"n": 3499, "name": "ü'; DROP TABLE x; --"}
+    assert [r["read_only"] for r in back[:4]] == [True, False, True, False]
+    assert count == 11_000
+
+
 def test_driver_errors_surface_as_sqlalchemy_errors(store: Store) -> None:
     with pytest.raises(IntegrityError), store.begin() as conn:
         _SET.run_many(conn, [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}])
