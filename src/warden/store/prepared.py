@@ -16,6 +16,7 @@ per-execution SQL (expanding ``IN`` lists, post-compile limits) are refused when
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -109,9 +110,9 @@ class Prepared:
 
     def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Execute once per row. An INSERT on a driver with positional parameters (SQLite)
-        becomes one multi-row ``VALUES`` statement per ``_MAX_PARAMETERS``: one step
-        instead of one per row, and so one release of the GIL instead of one per row
-        (the audit writer's hand-offs slowed every request thread)."""
+        becomes multi-row ``VALUES`` statements of up to ``_MAX_PARAMETERS`` (or SQLite's
+        own lower limit): one step instead of one per row, and so one release of the GIL
+        instead of one per row (the audit writer's hand-offs slowed every request thread)."""
         if not rows:
             return
         compiled = self._for(conn.dialect)
@@ -120,7 +121,7 @@ class Prepared:
             with _cursor(conn, compiled.sql) as cursor:
                 cursor.executemany(compiled.sql, [compiled.parameters(r) for r in rows])
             return
-        per_statement = max(1, _MAX_PARAMETERS // max(1, len(compiled.names)))
+        per_statement = max(1, _parameter_limit(conn) // max(1, len(compiled.names)))
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
             sql = compiled.sql + (", " + group) * (len(chunk) - 1)
@@ -131,7 +132,17 @@ class Prepared:
                 cursor.execute(sql, values)
 
 
-_MAX_PARAMETERS = 32_766  # SQLite's limit on parameters in one statement (since 3.32)
+_MAX_PARAMETERS = 32_766  # per statement: SQLite's default limit since 3.32
+_OLD_SQLITE_LIMIT = 999  # its default before
+
+
+def _parameter_limit(conn: Connection) -> int:
+    """How many parameters one statement may carry on this SQLite connection (capped)."""
+    driver = conn.connection.driver_connection
+    getlimit = getattr(driver, "getlimit", None)  # Python 3.11's sqlite3
+    if getlimit is None:
+        return _OLD_SQLITE_LIMIT
+    return min(_MAX_PARAMETERS, int(getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)))
 
 
 def _values_group(statement: ClauseElement, sql: str) -> str | None:
