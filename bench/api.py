@@ -24,6 +24,7 @@ sys.path[:] = [p for p in sys.path if p not in ("", _HERE)] + [_HERE]
 
 import multiprocessing as mp
 import os
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -191,6 +192,7 @@ def main() -> None:
     finally:
         moto.terminate()
         warden.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     write_results(rows, inproc)
 
 
