@@ -14,6 +14,7 @@ import asyncio
 import dataclasses
 import json
 import random
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -114,7 +115,10 @@ def runtime(
 
 
 def _sample(rng: random.Random, model: Any, op: Any) -> dict[str, Any]:
-    from protocol_samples import Sampler  # tests/unit/protocol
+    samples = str(Path(__file__).resolve().parents[1] / "protocol")
+    if samples not in sys.path:
+        sys.path.insert(0, samples)
+    from protocol_samples import Sampler
 
     return Sampler(rng, model.metadata["protocol"], output=False, max_depth=3, budget=40).top(
         op.input_shape
@@ -157,9 +161,6 @@ def _operations(rt: Runtime) -> list[tuple[str, str]]:
 def test_no_operation_is_reachable_without_an_allow(
     runtime: tuple[Runtime, dict[str, Caller]],
 ) -> None:
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol"))
     rt, callers = runtime
     session = botocore.session.get_session()
     rng = random.Random(7)
@@ -230,9 +231,6 @@ def test_every_call_light_enough_for_the_event_loop_finishes_there(
 ) -> None:
     # On the event loop a writing transaction is refused (it would stall the server): a call
     # the pipeline deems light that tried one would answer 500 here.
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "protocol"))
     rt, callers = runtime
     session = botocore.session.get_session()
     rng = random.Random(11)
