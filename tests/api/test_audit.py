@@ -146,3 +146,24 @@ def test_cli_lookup_events(warden: Warden) -> None:
     assert out.returncode == 0, out.stderr
     events = json.loads(out.stdout)["Events"]
     assert events and all(e["EventSource"] == "sts.amazonaws.com" for e in events)
+
+
+def test_forwarding_headers_cannot_change_the_recorded_source(warden: Warden) -> None:
+    """warden is not behind a proxy: a client's X-Forwarded-For is not its address."""
+    sts = warden.client("sts")
+
+    def forge(request: object, **_: object) -> None:
+        request.headers["X-Forwarded-For"] = "203.0.113.9"  # type: ignore[attr-defined]
+        request.headers["X-Forwarded-Proto"] = "http"  # type: ignore[attr-defined]
+
+    sts.meta.events.register("before-sign.sts.GetCallerIdentity", forge)
+    request_id = sts.get_caller_identity()["ResponseMetadata"]["RequestId"]
+    found = [
+        json.loads(str(e["CloudTrailEvent"]))
+        for e in _events(
+            warden,
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}],
+        )
+    ]
+    record = next(r for r in found if r["requestID"] == request_id)
+    assert record["sourceIPAddress"] == "127.0.0.1"

@@ -41,6 +41,9 @@ def serve(
         port=port,
         log_level="warning",
         access_log=False,  # the audit trail records every call; URLs may carry signatures
+        # warden is not behind a proxy: X-Forwarded-For from a loopback client (trusted by
+        # uvicorn's default) would forge the audited source IP and aws:SourceIp.
+        proxy_headers=False,
         ssl_certfile=None if insecure_http else str(tls.server_cert),
         ssl_keyfile=None if insecure_http else str(tls.server_key),
         timeout_graceful_shutdown=10,
