@@ -3,21 +3,34 @@ TCP, and security-group CIDRs as pg_hba.conf lines (a client bound to 127.0.0.2)
 
 from __future__ import annotations
 
+import io
 import re
+import secrets
+import stat
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import psycopg
 import pytest
-from engine_helpers import Ca, Running, SourceForwarder, connect, with_access, with_parameters
+from engine_helpers import (
+    Ca,
+    MakeSpec,
+    Running,
+    SourceForwarder,
+    connect,
+    with_access,
+    with_parameters,
+)
 
+from warden.core.redacted import Redacted
 from warden.engines.base import (
     ADMIN_ROLE,
     DEFAULT_ACCESS,
     AccessRules,
     Endpoint,
     Login,
+    MasterUser,
     TlsMode,
 )
 from warden.engines.postgres import PostgresAccounts, PostgresEngine
@@ -35,8 +48,16 @@ def restore_config(engine: PostgresEngine, running: Running) -> Iterator[None]:
 def test_rendered_rules_put_the_admin_first_and_only_on_loopback() -> None:
     text = render(AccessRules.of(["10.0.0.0/8", "192.168.1.7"]), force_ssl=True)
     rules = [line.split() for line in text.splitlines() if not line.startswith("#")]
-    assert rules[0] == ["hostssl", "all", ADMIN_ROLE, "127.0.0.1/32", "scram-sha-256"]
-    admin_lines = [r for r in rules if r[2] == ADMIN_ROLE]
+    # The Unix socket is the admin's alone, in both forms; every other role is rejected there.
+    assert rules[:4] == [
+        ["local", "all", ADMIN_ROLE, "scram-sha-256"],
+        ["local", "replication", ADMIN_ROLE, "scram-sha-256"],
+        ["local", "all", "all", "reject"],
+        ["local", "replication", "all", "reject"],
+    ]
+    assert not [r for r in rules[4:] if r[0] == "local"]
+    assert rules[4] == ["hostssl", "all", ADMIN_ROLE, "127.0.0.1/32", "scram-sha-256"]
+    admin_lines = [r for r in rules[4:] if r[2] == ADMIN_ROLE]
     assert all(r[-1] == "reject" for r in admin_lines if r[3] != "127.0.0.1/32")
     assert rules[-2:] == [
         ["hostssl", "all", "all", "10.0.0.0/8", "scram-sha-256"],
@@ -108,3 +129,43 @@ def test_security_group_cidrs_admit_a_source_address(
             connect(spec, master.username, password, port=forwarder.port)
     finally:
         forwarder.close()
+
+
+def test_the_unix_socket_is_private_and_the_admins_alone(
+    engine: PostgresEngine, running: Running
+) -> None:
+    spec, master = running.spec, running.master
+    run = spec.root / "run"
+    info = run.stat()
+    assert stat.S_IMODE(info.st_mode) == 0o700
+    assert info.st_uid == engine.runner.owner.uid
+    assert stat.S_IMODE((run / f".s.PGSQL.{spec.port}").stat().st_mode) == 0o700
+    with engine.admin(spec) as conn:
+        assert conn.info.host == str(run)  # warden administers over the socket, not TCP
+        assert conn.execute("SELECT inet_client_addr() IS NULL").fetchone() == (True,)
+    # Even with its password, no other role may use the socket (root here passes the
+    # directory's permissions; pg_hba.conf still refuses).
+    with pytest.raises(psycopg.OperationalError, match="rejects connection"):
+        psycopg.connect(
+            host=str(run), port=spec.port, user=master.username,
+            password=master.password.reveal(), dbname="postgres", connect_timeout=5,
+        )  # fmt: skip
+
+
+def test_a_root_too_long_for_a_socket_is_administered_over_tls(
+    engine: PostgresEngine, make_spec: MakeSpec
+) -> None:
+    base = make_spec()
+    spec = replace(base, root=base.root.parent / ("long-" + "x" * 90) / base.instance_id)
+    engine.create(spec, MasterUser("master", Redacted("pw-" + secrets.token_hex(8))), None)
+    try:
+        assert len(str(spec.root / "run" / f".s.PGSQL.{spec.port}")) > 107
+        assert list((spec.root / "run").iterdir()) == []  # no socket: PostgreSQL would not start
+        with engine.admin(spec) as conn:
+            assert conn.pgconn.ssl_in_use
+            assert conn.execute("SELECT host(inet_client_addr())").fetchone() == ("127.0.0.1",)
+        out = io.BytesIO()
+        engine.snapshot(spec, out)  # pg_basebackup over TLS too
+        assert len(out.getvalue()) > 1_000_000
+    finally:
+        engine.destroy(spec)

@@ -161,7 +161,7 @@ def _basebackups(port: int) -> list[int]:
         except OSError:
             continue
         argv = cmdline.split(b"\0")
-        if b"pg_basebackup" in argv[0] and any(f"port={port} ".encode() in a for a in argv):
+        if b"pg_basebackup" in argv[0] and any(f"port='{port}'".encode() in a for a in argv):
             found.append(int(pid))
     return found
 

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from ..base import ADMIN_ROLE, LOOPBACK, InstanceSpec
+from ..base import ADMIN_ROLE, Endpoint, InstanceSpec, TlsMode
 from ..errors import SnapshotError
 from .binaries import PgBinaries
 from .config import InstancePaths
@@ -45,11 +45,26 @@ AHEAD = 16  # chunks read ahead of the writer
 _FOREIGN = ("recovery.signal", "standby.signal")
 
 
-def _conninfo(spec: InstanceSpec, paths: InstancePaths) -> str:
-    return (
-        f"host={LOOPBACK} port={spec.port} user={ADMIN_ROLE} sslmode=verify-full"
-        f" sslrootcert={paths.ca_cert} gssencmode=disable application_name=warden-snapshot"
-    )
+def _conninfo(endpoint: Endpoint) -> str:
+    """libpq's key='value' form for the admin's replication connection (no password: that
+    goes through the environment)."""
+    params = {
+        "host": endpoint.host,
+        "port": str(endpoint.port),
+        "user": ADMIN_ROLE,
+        "sslmode": endpoint.tls.value,
+        "gssencmode": "disable",
+        "application_name": "warden-snapshot",
+    }
+    if endpoint.tls is TlsMode.VERIFY_FULL and endpoint.ca_file is not None:
+        params["sslrootcert"] = str(endpoint.ca_file)
+    elif endpoint.tls is not TlsMode.DISABLE:
+        raise SnapshotError(f"no replication connection for TLS mode {endpoint.tls.value}")
+    return " ".join(f"{k}='{_escape(v)}'" for k, v in params.items())
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def drop_slot(conn: Connection) -> None:
@@ -64,17 +79,19 @@ def snapshot(
     binaries: PgBinaries,
     runner: Runner,
     spec: InstanceSpec,
+    endpoint: Endpoint,
     admin: Connection,
     out: BinaryIO,
 ) -> int:
-    """Stream a base backup of the running instance into ``out``; returns bytes written."""
+    """Stream a base backup of the running instance, reached at ``endpoint`` (where
+    ``admin`` is connected), into ``out``; returns bytes written."""
     paths = InstancePaths(spec.root)
     drop_slot(admin)  # a leftover of a snapshot interrupted by a crash
     admin.execute("SELECT pg_create_physical_replication_slot(%s, true)", (SLOT,))
     argv = [
         binaries.path("pg_basebackup"),
         "-d",
-        _conninfo(spec, paths),
+        _conninfo(endpoint),
         "-D",
         "-",
         "-F",

@@ -7,7 +7,9 @@ warden-owned files, in this order, so that a later one wins:
 1. ``warden.defaults.conf`` — sizing for many small instances on one host;
 2. ``warden.parameters.conf`` — the parameter group's values;
 3. ``warden.enforced.conf`` — what the engine guarantees: listen addresses, port, TLS,
-   SCRAM, no Unix sockets, jsonlog connection logging. Nothing earlier overrides it.
+   SCRAM, jsonlog connection logging, and the one Unix socket, in ``<root>/run`` (0700,
+   the service user's), which pg_hba.conf opens to warden's admin role alone. Nothing
+   earlier overrides it.
 
 Invariants: every value is written single-quoted with quotes and backslashes escaped, and
 values containing line breaks or NUL are refused before they reach a file.
@@ -15,6 +17,8 @@ values containing line breaks or NUL are refused before they reach a file.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +43,12 @@ DEFAULTS: tuple[tuple[str, str], ...] = (
 
 # Names the engine handles itself rather than writing to postgresql.conf.
 ENGINE_HANDLED = frozenset({FORCE_SSL})
+
+# A Unix socket's path must fit sockaddr_un's 108 bytes with its NUL (PostgreSQL refuses to
+# start otherwise), and unix_socket_directories is a comma-separated list: a root whose path
+# is longer or holds other characters gets no socket, and warden's admin uses TLS over TCP.
+_SOCKET_PATH_MAX = 107
+_SOCKET_SAFE = re.compile(r"[A-Za-z0-9/._+-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +78,17 @@ class InstancePaths:
     @property
     def log(self) -> Path:
         return self.root / "log"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    def admin_socket(self, port: int) -> Path | None:
+        """Where the server's Unix socket for ``port`` lives, or None when this root cannot
+        have one (see ``_SOCKET_PATH_MAX``)."""
+        path = self.run / f".s.PGSQL.{port}"
+        fits = len(os.fsencode(path)) <= _SOCKET_PATH_MAX
+        return path if fits and _SOCKET_SAFE.fullmatch(str(self.run)) else None
 
     @property
     def startup_log(self) -> Path:
@@ -139,7 +160,8 @@ def enforced_conf(spec: InstanceSpec, paths: InstancePaths, *, durable: bool = T
     pairs = [
         ("listen_addresses", ",".join(spec.listen)),
         ("port", str(spec.port)),
-        ("unix_socket_directories", ""),
+        ("unix_socket_directories", str(paths.run) if paths.admin_socket(spec.port) else ""),
+        ("unix_socket_permissions", "0700"),
         ("ssl", "on"),
         ("ssl_cert_file", str(paths.server_cert)),
         ("ssl_key_file", str(paths.server_key)),

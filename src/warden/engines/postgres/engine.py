@@ -2,8 +2,10 @@
 
 It composes the modules beside it: the template (fast creation), the server process,
 configuration files, pg_hba rules, parameters, roles, snapshots and the auth log. warden
-administers each instance as ``warden_admin`` over TLS from 127.0.0.1, verifying the
-server certificate against the instance's CA (``sslmode=verify-full``).
+administers each instance as ``warden_admin`` on the instance's private Unix socket (no
+other role may use it; only warden's and PostgreSQL's OS users can reach it), or, where
+the instance's path cannot hold a socket, over TLS from 127.0.0.1, verifying the server
+certificate against the instance's CA (``sslmode=verify-full``).
 
 Invariants: ``create`` and ``restore`` either end with a running instance or leave no
 process and no directory behind; configuration is validated before any file changes,
@@ -37,6 +39,7 @@ from ..base import (
     Login,
     MasterUser,
     ParameterInfo,
+    TlsMode,
 )
 from ..errors import EngineError, InvalidParameters, NotRunning, ParameterProblem, PortInUse
 from . import authlog, backup, config, hba, roles
@@ -74,8 +77,13 @@ class PostgresEngine:
         return PgServer(self.binaries, self.runner, InstancePaths(spec.root))
 
     def _admin_endpoint(self, spec: InstanceSpec, port: int | None = None) -> Endpoint:
-        ca = InstancePaths(spec.root).ca_cert
-        return Endpoint(host=LOOPBACK, port=port or spec.port, ca_file=ca)
+        """The running server's socket when it has one (a server started before warden
+        gave it one has none until its next start), else TLS over loopback."""
+        paths, port = InstancePaths(spec.root), port or spec.port
+        socket = paths.admin_socket(port)
+        if socket is not None and socket.is_socket():
+            return Endpoint(host=str(paths.run), port=port, tls=TlsMode.DISABLE)
+        return Endpoint(host=LOOPBACK, port=port, ca_file=paths.ca_cert)
 
     @contextmanager
     def admin(self, spec: InstanceSpec) -> Iterator[Connection]:
@@ -88,7 +96,7 @@ class PostgresEngine:
             yield conn
 
     def _write_files(self, spec: InstanceSpec, paths: InstancePaths) -> None:
-        for directory in (paths.tls, paths.log):
+        for directory in (paths.tls, paths.log, paths.run):
             self.runner.make_dir(directory)
         w = self.runner.write_file
         w(paths.server_cert, spec.tls.cert_pem, 0o644)
@@ -271,7 +279,8 @@ class PostgresEngine:
 
     def snapshot(self, spec: InstanceSpec, out: BinaryIO) -> None:
         with self.admin(spec) as conn:
-            backup.snapshot(self.binaries, self.runner, spec, conn, out)
+            endpoint = self._admin_endpoint(spec, conn.info.port)
+            backup.snapshot(self.binaries, self.runner, spec, endpoint, conn, out)
 
     def auth_events(self, spec: InstanceSpec, cursor: LogCursor) -> AuthBatch:
         return authlog.read(InstancePaths(spec.root).log, cursor)

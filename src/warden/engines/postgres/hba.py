@@ -2,15 +2,18 @@
 
 Order is the security property (PostgreSQL uses the first matching line):
 
-1. ``warden_admin`` over TLS from 127.0.0.1 only (normal and replication connections,
-   the latter for snapshots), then ``reject`` for it from anywhere else — so no ingress
-   rule can ever admit warden's own superuser;
-2. one line per ingress CIDR: ``hostssl`` when ``rds.force_ssl`` is on (a client without
+1. ``warden_admin`` on the instance's Unix socket (in a 0700 directory of the service
+   user's, so only warden and PostgreSQL can reach it), then ``reject`` for every other
+   role there: the socket is warden's alone;
+2. ``warden_admin`` over TLS from 127.0.0.1 only (for a root whose path cannot hold a
+   socket), then ``reject`` for it from anywhere else — so no ingress rule can ever admit
+   warden's own superuser. Each in normal and replication form (snapshots replicate);
+3. one line per ingress CIDR: ``hostssl`` when ``rds.force_ssl`` is on (a client without
    TLS finds no line and PostgreSQL answers "no pg_hba.conf entry … no encryption"),
    ``host`` otherwise (TLS and plain both accepted);
-3. nothing else: an address outside every CIDR matches no line and is refused.
+4. nothing else: an address outside every CIDR matches no line and is refused.
 
-Only ``scram-sha-256`` authenticates; there are no ``local`` lines (Unix sockets are off).
+Only ``scram-sha-256`` authenticates.
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ def render(access: AccessRules, force_ssl: bool) -> str:
     lines = [
         "# Written by warden from the instance's security groups; edits are overwritten.",
         "# TYPE   DATABASE     USER          ADDRESS            METHOD",
+        f"local    all          {admin}                     scram-sha-256",
+        f"local    replication  {admin}                     scram-sha-256",
+        "local    all          all                              reject",
+        "local    replication  all                              reject",
     ]
     for source in _ADMIN_SOURCES:
         lines.append(f"hostssl  all          {admin}  {source:<18} scram-sha-256")
