@@ -163,11 +163,14 @@ def aliases(
     ]
 
 
+# Every use of a key through a service (GetSecretValue's data key) reads its aliases.
+_ALIAS_NAMES = Prepared(
+    sa.select(kms_aliases.c.alias_name).where(kms_aliases.c.key_id == sa.bindparam("key_id"))
+)
+
+
 def alias_names(conn: Connection, key_id: str) -> list[str]:
-    rows = conn.execute(
-        sa.select(kms_aliases.c.alias_name).where(kms_aliases.c.key_id == key_id)
-    ).scalars()
-    return sorted(rows)
+    return sorted(r["alias_name"] for r in _ALIAS_NAMES.rows(conn, key_id=key_id))
 
 
 def insert_alias(
