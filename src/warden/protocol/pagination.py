@@ -105,11 +105,10 @@ class Paginator:
     ) -> tuple[list[T], dict[str, Any]]:
         """One page of ``items`` and the output members to merge (nested for dotted paths)."""
         config = page_config(spec, operation)
-        digest = _digest(params, config)
         token = params.get(config.input_token)
         offset = 0
         if token is not None and token != "":
-            offset = self._open(spec, operation, digest, token)
+            offset = self._open(spec, operation, _digest(params, config), token)
         size = default_page
         limit = params.get(config.limit_key) if config.limit_key else None
         if type(limit) is int:
@@ -119,6 +118,7 @@ class Paginator:
         more = offset + size < len(items)
         members: dict[str, Any] = {}
         if more:
+            digest = _digest(params, config)  # only a token needs it: most lists fit a page
             _put(members, config.output_token, self._seal(spec, operation, digest, offset + size))
         if config.more_results:
             _put(members, config.more_results, more)

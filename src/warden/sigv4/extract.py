@@ -47,10 +47,7 @@ class SignatureInfo:
     presigned: bool
     expires_seconds: int | None
     security_token: str | None
-
-    @property
-    def amz_date(self) -> str:
-        return format_amz_date(self.request_time)
+    amz_date: str  # request_time as YYYYMMDDTHHMMSSZ, the string to sign's second line
 
 
 def _incomplete(message: str) -> SigV4Error:
@@ -245,6 +242,7 @@ def _assemble(
         presigned=presigned,
         expires_seconds=expires_seconds,
         security_token=security_token,
+        amz_date=amz_date,
     )
 
 
