@@ -10,7 +10,7 @@ Invariants:
   ``query_only``, so readers never block writers and cannot write by mistake.
 - On PostgreSQL writers run at READ COMMITTED: read-modify-write code must lock what it reads
   (``with_for_update()``; a no-op on SQLite, where the whole database is locked) or use a single
-  atomic ``UPDATE``. ``read()`` transactions are READ ONLY.
+  atomic ``UPDATE``. ``read()`` transactions are READ ONLY and REPEATABLE READ: one snapshot.
 - The SQLite file (and its -wal/-shm) is mode 0600: it holds password hashes and ciphertexts.
 - Connections are pooled and safe to use from a thread pool, one connection per thread at a time.
   On SQLite each thread keeps one read-only connection of its own for ``read()`` (a separate
@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -93,7 +94,9 @@ class Store:
             return
         with self.engine.connect() as conn:
             if self.dialect == "postgresql":
-                conn.execution_options(postgresql_readonly=True)
+                # READ COMMITTED would let each statement see a newer state: a read is one
+                # snapshot on either store (a read-only transaction never fails to serialize).
+                conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             else:
                 conn.execution_options(**{_READ_ONLY: True})
             with conn.begin():
@@ -172,7 +175,15 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
 
 
 class _Readers:
-    """One read-only SQLite connection per thread, from an unpooled engine of its own."""
+    """One read-only SQLite connection per thread, from an unpooled engine of its own.
+
+    Each ``read()`` is a real SQLite transaction, begun and ended on the driver
+    (``BEGIN DEFERRED`` … ``COMMIT``), while the SQLAlchemy connection stays in one logical
+    transaction for its whole life, begun once when it opens: SQLAlchemy's begin/commit
+    machinery (events, transaction objects) cost seven times SQLite's own BEGIN and COMMIT,
+    on every read of every request. SQLAlchemy statements and ``Prepared`` ones alike run
+    inside the driver's transaction. A read that raised closes its connection (the next
+    read opens a fresh one), so no state of a failed read outlives it."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = sa.create_engine(
@@ -187,27 +198,41 @@ class _Readers:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        conn: Connection | None = getattr(self._local, "conn", None)
-        if conn is None or conn.closed or conn.in_transaction():
-            if conn is not None and not conn.closed:  # nested: a connection just for this one
-                with self._engine.connect() as other:
-                    other.execution_options(**{_READ_ONLY: True})
-                    with other.begin():
-                        yield other
-                return
-            conn = self._local.conn = self._connect()
+        local = self._local
+        if getattr(local, "reading", False):  # nested: a connection just for this one
+            with self._engine.connect() as other:
+                other.execution_options(**{_READ_ONLY: True})
+                with other.begin():
+                    yield other
+            return
+        conn: Connection | None = getattr(local, "conn", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = local.conn = self._connect()
+            local.driver = conn.connection.driver_connection
+        driver = local.driver
+        local.reading = True
         try:
-            with conn.begin():
+            _on_driver(conn, driver, "BEGIN DEFERRED")
+            try:
                 yield conn
-        except sa.exc.DBAPIError as exc:
-            if exc.connection_invalidated:
-                self._local.conn = None
+            except BaseException:
+                local.conn = None
+                self._forget(conn)  # closing it ends its transaction
+                raise
+            _on_driver(conn, driver, "COMMIT")
+        except sa.exc.DBAPIError:
+            if local.conn is conn:
+                local.conn = None
                 self._forget(conn)
             raise
+        finally:
+            local.reading = False
 
     def _connect(self) -> Connection:
         conn = self._engine.connect()
         conn.execution_options(**{_READ_ONLY: True})
+        conn.begin()  # the logical transaction of the connection's life (query_only set) ...
+        _driver_execute(conn, "COMMIT")  # ... holding no SQLite transaction between reads
         me = threading.current_thread()
         with self._lock:
             if self._closed:
@@ -225,7 +250,8 @@ class _Readers:
             for ident, (_, known) in list(self._open.items()):
                 if known is conn:
                     del self._open[ident]
-        conn.close()
+        with suppress(sa.exc.SQLAlchemyError):  # a broken connection still goes
+            conn.close()
 
     def close(self) -> None:
         with self._lock:
@@ -250,10 +276,15 @@ def _sqlite_on_begin(conn: Connection) -> None:
 
 
 def _driver_execute(conn: Connection, sql: str) -> None:
-    # SQLAlchemy does not wrap what a begin listener raises: errors (a busy database) are
-    # turned into its exceptions here, as exec_driver_sql would.
-    dbapi_error = conn.dialect.loaded_dbapi.Error
+    _on_driver(conn, conn.connection.driver_connection, sql)
+
+
+def _on_driver(conn: Connection, driver: Any, sql: str) -> None:
+    # SQLAlchemy does not wrap what a begin listener (or a statement sent to the driver)
+    # raises: errors (a busy database) are turned into its exceptions here, as
+    # exec_driver_sql would.
     try:
-        conn.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
-    except dbapi_error as exc:
-        raise sa.exc.DBAPIError.instance(sql, None, exc, dbapi_error, dialect=conn.dialect) from exc
+        driver.execute(sql)
+    except sqlite3.Error as exc:
+        error = conn.dialect.loaded_dbapi.Error
+        raise sa.exc.DBAPIError.instance(sql, None, exc, error, dialect=conn.dialect) from exc

@@ -8,6 +8,7 @@ transaction leaves nothing), and refuse to run outside one.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -151,6 +152,54 @@ def test_nested_reads_each_get_a_snapshot_and_see_committed_writes(store: Store)
         _SET.run(conn, key="a", value="1")
     with store.read() as conn:  # the thread's kept connection sees the commit
         assert _SETTING.first(conn, key="a") == {"value": "1"}
+
+
+def test_a_read_is_one_snapshot_and_the_next_read_sees_what_came_after(store: Store) -> None:
+    def write(value: str) -> None:
+        with store.begin() as conn:
+            _SET.run(conn, key=value, value=value)
+
+    with store.read() as conn:
+        assert _SETTING.first(conn, key="during") is None  # the snapshot starts here
+        other = threading.Thread(target=write, args=("during",))
+        other.start()
+        other.join()
+        assert _SETTING.first(conn, key="during") is None  # still the same snapshot
+        assert conn.execute(sa.select(sa.func.count()).select_from(schema.settings)).scalar() == 0
+    with store.read() as conn:
+        assert _SETTING.first(conn, key="during") == {"value": "during"}
+
+
+def test_a_read_that_raised_leaves_nothing_behind(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.read() as conn:
+        assert _SETTING.first(conn, key="a") is None
+        raise RuntimeError("boom")
+    with store.begin() as conn:
+        _SET.run(conn, key="a", value="1")
+    with store.read() as conn:  # a fresh snapshot, on a working connection
+        assert _SETTING.first(conn, key="a") == {"value": "1"}
+        assert conn.execute(sa.select(schema.settings.c.key)).scalars().all() == ["a"]
+
+
+def test_sqlite_readers_hold_no_snapshot_between_reads(tmp_path: Path) -> None:
+    # A reader that kept its SQLite transaction open would pin the WAL: a TRUNCATE
+    # checkpoint could not finish (it reports busy) and the file would only grow.
+    store = Store.sqlite_in(tmp_path)
+    try:
+        for n in range(3):
+            with store.read() as conn:
+                _SETTING.first(conn, key="a")
+            with store.begin() as conn:
+                _SET.run(conn, key=f"k{n}", value="v")
+        plain = sqlite3.connect(tmp_path / "warden.db", isolation_level=None)
+        try:
+            busy, _, _ = plain.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            plain.close()
+        assert busy == 0
+        assert (tmp_path / "warden.db-wal").stat().st_size == 0
+    finally:
+        store.close()
 
 
 def test_a_read_on_a_kept_connection_still_refuses_plain_writes(store: Store) -> None:
