@@ -11,11 +11,19 @@ import random
 import secrets
 import string
 import threading
-import uuid
 from typing import Protocol
 
 _B32 = string.ascii_uppercase + "234567"
 _SECRET = string.ascii_letters + string.digits + "+/"
+# RFC 4122 version 4: version nibble 0100, variant bits 10 (what uuid.UUID(version=4) sets).
+_V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_V4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def uuid_text(raw: bytes) -> str:
+    """``str(uuid.UUID(bytes=raw))`` without building the object (several per request)."""
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
 
 
 class IdFactory(Protocol):
@@ -42,7 +50,7 @@ class RandomIds:
     def request_id(self) -> str:
         with self._lock:
             bits = self._prng.getrandbits(128)
-        return str(uuid.UUID(int=bits, version=4))
+        return uuid_text((bits & _V4_CLEAR | _V4_SET).to_bytes(16, "big"))
 
     def unique_id(self, prefix: str) -> str:
         return prefix + "".join(secrets.choice(_B32) for _ in range(17))

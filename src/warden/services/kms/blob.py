@@ -19,6 +19,8 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from warden.core.ids import uuid_text
+
 MAGIC = b"WKMS"
 FORMAT_VERSION = 1
 _HEAD = struct.Struct(">4sB16sI")
@@ -55,7 +57,7 @@ def parse(data: bytes) -> Blob | None:
     if magic != MAGIC or fmt != FORMAT_VERSION or version < 1:
         return None
     nonce = data[HEADER_BYTES : HEADER_BYTES + NONCE_BYTES]
-    return Blob(str(uuid.UUID(bytes=raw_id)), version, nonce, data[HEADER_BYTES + NONCE_BYTES :])
+    return Blob(uuid_text(raw_id), version, nonce, data[HEADER_BYTES + NONCE_BYTES :])
 
 
 def canonical_context(context: Mapping[str, str]) -> bytes:
