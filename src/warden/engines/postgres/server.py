@@ -184,6 +184,13 @@ class PgServer:
         ):
             with contextlib.suppress(FileNotFoundError):
                 self.paths.pid_file.unlink()
+        if read_pid_file(self.paths) is None:
+            # The dead server's socket and its lock file go too: PostgreSQL checks that lock
+            # with kill(pid, 0), which a postmaster killed but not yet reaped (a zombie, where
+            # init does not reap) passes, and would refuse to start.
+            for leftover in self.paths.run.glob(".s.PGSQL.*"):
+                with contextlib.suppress(FileNotFoundError):
+                    leftover.unlink()
 
     def reload(self) -> None:
         code, out = self._pg_ctl("-s", "reload")
