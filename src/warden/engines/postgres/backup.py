@@ -196,7 +196,7 @@ def extract(runner: Runner, source: BinaryIO, data: Path) -> None:
             if stdin is None:  # pragma: no cover - stdin is always piped
                 raise SnapshotError("tar has no input pipe")
             with contextlib.suppress(BrokenPipeError):  # tar stopped early: its code says why
-                shutil.copyfileobj(source, stdin, CHUNK)
+                _pipe(source, stdin)
         except BaseException:
             proc.kill()
             raise
@@ -232,6 +232,14 @@ def extract(runner: Runner, source: BinaryIO, data: Path) -> None:
     ):
         with contextlib.suppress(FileNotFoundError):
             (data / leftover).unlink()
+
+
+def _pipe(source: BinaryIO, sink: IO[bytes]) -> None:
+    """Copy through one buffer, allocated once (``shutil.copyfileobj`` makes a new megabyte
+    for every read)."""
+    buffer = memoryview(bytearray(CHUNK))
+    while count := source.readinto(buffer):  # type: ignore[attr-defined]
+        sink.write(buffer[:count])
 
 
 def _raise(error: OSError) -> None:
