@@ -214,6 +214,10 @@ class PgServer:
             "logging_collector=off",
             "-c",
             "log_destination=stderr",
+            # A restored base backup is flushed before its recovery: one syncfs(2) of the file
+            # system rather than an open and fsync per file (about 0.1 s of 0.3 s here).
+            "-c",
+            "recovery_init_sync_method=syncfs",
             database,
         ]
         done = self.runner.run(argv, cwd=self.paths.root, stdin=script.encode())
