@@ -41,6 +41,9 @@ DB_FILE_NAME = "warden.db"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_S = 30.0
 _READ_ONLY = "warden_read_only"
+# Set in a reader connection's info while one of its reads is open (its SQLAlchemy
+# transaction lasts its whole life, so in_transaction() cannot tell).
+READING = "warden_reading"
 Dialect = Literal["sqlite", "postgresql"]
 _MIGRATION_LOCK = threading.Lock()
 
@@ -182,8 +185,9 @@ class _Readers:
     transaction for its whole life, begun once when it opens: SQLAlchemy's begin/commit
     machinery (events, transaction objects) cost seven times SQLite's own BEGIN and COMMIT,
     on every read of every request. SQLAlchemy statements and ``Prepared`` ones alike run
-    inside the driver's transaction. A read that raised closes its connection (the next
-    read opens a fresh one), so no state of a failed read outlives it."""
+    inside the driver's transaction; ``Prepared`` refuses a reader connection outside a
+    read (``READING``). A read the caller's own error ended is rolled back; one the
+    database failed closes its connection (the next read opens a fresh one)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = sa.create_engine(
@@ -213,20 +217,33 @@ class _Readers:
         local.reading = True
         try:
             _on_driver(conn, driver, "BEGIN DEFERRED")
+            conn.info[READING] = True
             try:
                 yield conn
+            except sa.exc.SQLAlchemyError:
+                self._drop(conn)  # the database's own failure: a fresh connection next time
+                raise
             except BaseException:
-                local.conn = None
-                self._forget(conn)  # closing it ends its transaction
+                # The caller's error (a service refusing the call, say): end the snapshot and
+                # keep the connection, unless even that fails.
+                try:
+                    _on_driver(conn, driver, "ROLLBACK")
+                except sa.exc.DBAPIError:
+                    self._drop(conn)
                 raise
             _on_driver(conn, driver, "COMMIT")
         except sa.exc.DBAPIError:
-            if local.conn is conn:
-                local.conn = None
-                self._forget(conn)
+            self._drop(conn)
             raise
         finally:
+            if not conn.closed:  # a dropped connection is gone with its flag
+                conn.info[READING] = False
             local.reading = False
+
+    def _drop(self, conn: Connection) -> None:
+        if getattr(self._local, "conn", None) is conn:
+            self._local.conn = None
+            self._forget(conn)  # closing it ends whatever transaction it still had
 
     def _connect(self) -> Connection:
         conn = self._engine.connect()

@@ -28,6 +28,8 @@ from sqlalchemy.sql import ClauseElement, Insert, Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.types import TypeEngine
 
+from .db import READING
+
 Processor = Callable[[Any], Any] | None
 Row = dict[str, Any]
 
@@ -162,7 +164,7 @@ def _values_group(statement: ClauseElement, sql: str) -> str | None:
 def _cursor(conn: Connection, sql: str) -> Iterator[Any]:
     """A driver cursor in ``conn``'s transaction; driver errors become SQLAlchemy's, as from
     ``Connection.execute`` (a lost connection is invalidated, never reused)."""
-    if not conn.in_transaction():
+    if not conn.in_transaction() or conn.info.get(READING) is False:
         raise RuntimeError("prepared statements run inside Store.read() or Store.begin()")
     dbapi_error = conn.dialect.loaded_dbapi.Error
     driver = conn.connection.driver_connection

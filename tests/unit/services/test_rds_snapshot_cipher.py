@@ -170,3 +170,14 @@ def test_a_chunk_length_beyond_the_chunk_size_is_refused_without_reading_it() ->
     forged = sealed[:HEADER] + struct.pack(">I", 2**31) + sealed[HEADER + 4 :]
     with pytest.raises(SnapshotCorrupt, match="impossible length"):
         _open(forged, key)
+
+
+def test_a_chunk_that_did_not_open_leaves_nothing_readable_and_the_stream_refused() -> None:
+    key = _key()
+    sealed = bytearray(_seal(secrets.token_bytes(3 * CHUNK), key))
+    sealed[HEADER + (4 + CHUNK + 16) + 4 + 10] ^= 1  # inside the second chunk
+    reader = opening(io.BytesIO(bytes(sealed)), key, ARN, chunk=CHUNK)
+    assert len(reader.read(CHUNK)) == CHUNK  # the first chunk is fine
+    for _ in range(2):  # and the stream stays refused: the third chunk is never served
+        with pytest.raises(SnapshotCorrupt, match="chunk 1 does not authenticate"):
+            reader.read(CHUNK)

@@ -204,8 +204,41 @@ def test_sqlite_readers_hold_no_snapshot_between_reads(tmp_path: Path) -> None:
 
 def test_a_read_on_a_kept_connection_still_refuses_plain_writes(store: Store) -> None:
     for _ in range(2):
+        with store.read() as conn:  # a read that succeeds: its connection is kept
+            assert _SETTING.first(conn, key="k") is None
         with pytest.raises(DBAPIError), store.read() as conn:
             conn.execute(sa.insert(schema.settings).values(key="k", value="v"))
+
+
+def test_a_callers_error_ends_the_read_and_keeps_the_connection(tmp_path: Path) -> None:
+    store = Store.sqlite_in(tmp_path)
+    try:
+        with store.read() as first:
+            pass
+        with pytest.raises(KeyError), store.read() as conn:
+            assert conn is first
+            _SETTING.first(conn, key="a")
+            raise KeyError("a service refusing the call")
+        with store.begin() as conn:
+            _SET.run(conn, key="a", value="1")
+        with store.read() as conn:  # same connection, a new snapshot
+            assert conn is first
+            assert _SETTING.first(conn, key="a") == {"value": "1"}
+    finally:
+        store.close()
+
+
+def test_a_kept_reader_connection_refuses_prepared_statements_outside_a_read(
+    tmp_path: Path,
+) -> None:
+    store = Store.sqlite_in(tmp_path)
+    try:
+        with store.read() as conn:
+            kept = conn
+        with pytest.raises(RuntimeError, match=r"inside Store\.read"):
+            _SETTING.first(kept, key="a")
+    finally:
+        store.close()
 
 
 def test_readers_of_ended_threads_are_closed(tmp_path: Path) -> None:

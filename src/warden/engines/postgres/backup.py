@@ -45,7 +45,7 @@ AHEAD = 16  # chunks read ahead of the writer
 _FOREIGN = ("recovery.signal", "standby.signal")
 
 
-def _conninfo(endpoint: Endpoint) -> str:
+def replication_conninfo(endpoint: Endpoint) -> str:
     """libpq's key='value' form for the admin's replication connection (no password: that
     goes through the environment)."""
     params = {
@@ -91,7 +91,7 @@ def snapshot(
     argv = [
         binaries.path("pg_basebackup"),
         "-d",
-        _conninfo(endpoint),
+        replication_conninfo(endpoint),
         "-D",
         "-",
         "-F",

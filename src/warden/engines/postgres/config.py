@@ -43,6 +43,8 @@ DEFAULTS: tuple[tuple[str, str], ...] = (
 
 # Names the engine handles itself rather than writing to postgresql.conf.
 ENGINE_HANDLED = frozenset({FORCE_SSL})
+# Settings of the engine's own that no parameter group names.
+ENGINE_INTERNAL = frozenset({"unix_socket_directories", "unix_socket_permissions"})
 
 # A Unix socket's path must fit sockaddr_un's 108 bytes with its NUL (PostgreSQL refuses to
 # start otherwise), and unix_socket_directories is a comma-separated list: a root whose path
@@ -88,7 +90,8 @@ class InstancePaths:
         have one (see ``_SOCKET_PATH_MAX``)."""
         path = self.run / f".s.PGSQL.{port}"
         fits = len(os.fsencode(path)) <= _SOCKET_PATH_MAX
-        return path if fits and _SOCKET_SAFE.fullmatch(str(self.run)) else None
+        plain = self.run.is_absolute() and _SOCKET_SAFE.fullmatch(str(self.run)) is not None
+        return path if fits and plain else None
 
     @property
     def startup_log(self) -> Path:

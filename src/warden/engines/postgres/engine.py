@@ -3,7 +3,7 @@
 It composes the modules beside it: the template (fast creation), the server process,
 configuration files, pg_hba rules, parameters, roles, snapshots and the auth log. warden
 administers each instance as ``warden_admin`` on the instance's private Unix socket (no
-other role may use it; only warden's and PostgreSQL's OS users can reach it), or, where
+other role may use it; only the service user's processes and root can reach it), or, where
 the instance's path cannot hold a socket, over TLS from 127.0.0.1, verifying the server
 certificate against the instance's CA (``sslmode=verify-full``).
 
@@ -255,7 +255,10 @@ class PostgresEngine:
                 row = conn.execute("SELECT pg_conf_load_time()").fetchone()
                 if before is None or (row is not None and row[0] > before):
                     pending = conn.execute("SELECT name FROM pg_settings WHERE pending_restart")
-                    return frozenset(str(r[0]) for r in pending.fetchall())
+                    names = frozenset(str(r[0]) for r in pending.fetchall())
+                    # The socket settings are the engine's own (a server started before
+                    # warden set them waits for its next start): never a parameter's reboot.
+                    return names - config.ENGINE_INTERNAL
             if time.monotonic() > deadline:
                 raise EngineError(f"instance {spec.instance_id} did not reload its configuration")
             time.sleep(0.02)
@@ -279,7 +282,12 @@ class PostgresEngine:
 
     def snapshot(self, spec: InstanceSpec, out: BinaryIO) -> None:
         with self.admin(spec) as conn:
-            endpoint = self._admin_endpoint(spec, conn.info.port)
+            paths, port = InstancePaths(spec.root), conn.info.port
+            endpoint = (  # the way admin() came in: its socket, or TLS over loopback
+                Endpoint(host=conn.info.host, port=port, tls=TlsMode.DISABLE)
+                if conn.info.host.startswith("/")
+                else Endpoint(host=LOOPBACK, port=port, ca_file=paths.ca_cert)
+            )
             backup.snapshot(self.binaries, self.runner, spec, endpoint, conn, out)
 
     def auth_events(self, spec: InstanceSpec, cursor: LogCursor) -> AuthBatch:

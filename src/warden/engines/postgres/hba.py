@@ -2,9 +2,11 @@
 
 Order is the security property (PostgreSQL uses the first matching line):
 
-1. ``warden_admin`` on the instance's Unix socket (in a 0700 directory of the service
-   user's, so only warden and PostgreSQL can reach it), then ``reject`` for every other
-   role there: the socket is warden's alone;
+1. ``warden_admin`` on the instance's Unix socket, then ``reject`` for every other role
+   there. The socket sits in a 0700 directory of the service user's: only that OS user's
+   processes (warden, and every PostgreSQL server it runs, whose backends could try
+   another instance's socket) and root reach it, and there warden_admin's random SCRAM
+   password, never shown to anyone, still stands in the way;
 2. ``warden_admin`` over TLS from 127.0.0.1 only (for a root whose path cannot hold a
    socket), then ``reject`` for it from anywhere else — so no ingress rule can ever admit
    warden's own superuser. Each in normal and replication form (snapshots replicate);

@@ -180,6 +180,7 @@ class _OpeningRaw(io.RawIOBase):
         self._sealed = memoryview(bytearray(chunk + _TAG + _LENGTH.size))
         self._opened = memoryview(bytearray(chunk))
         self._plain = self._opened[:0]
+        self._failed: str | None = None
         self._offset = 0
         self._index = 0
         self._done = 0
@@ -189,8 +190,18 @@ class _OpeningRaw(io.RawIOBase):
         return True
 
     def readinto(self, buffer: WriteableBuffer) -> int:
+        if self._failed is not None:
+            raise SnapshotCorrupt(self._failed)
         while self._offset >= len(self._plain) and not self._ended:
-            self._open_next()
+            try:
+                self._open_next()
+            except SnapshotCorrupt as exc:
+                # Nothing of a chunk that did not open stays readable, and the stream stays
+                # refused: a caller that reads on gets the same error, not the next chunk.
+                self._plain, self._offset = self._opened[:0], 0
+                self._opened[:] = bytes(len(self._opened))
+                self._failed = str(exc)
+                raise
         target = memoryview(buffer).cast("B")
         count = min(len(target), len(self._plain) - self._offset)
         target[:count] = self._plain[self._offset : self._offset + count]

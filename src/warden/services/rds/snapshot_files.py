@@ -8,8 +8,9 @@ warden (mode 0600 in a 0700 directory). They hold only ciphertext (``snapshot_ci
 While a file grows, each ``WRITE_BEHIND`` bytes written are handed to the kernel's
 writeback at once (``posix_fadvise`` DONTNEED starts it without waiting, as PostgreSQL's
 ``backend_flush_after`` does with ``sync_file_range``), so the disk works while the stream
-is still being produced and the final fsync has only the last stretch left; the pages,
-which nothing reads soon, leave the page cache once written.
+is still being produced and the final fsync has only the last stretch left. (Pages still
+being written stay cached; the advice is only advice: where it fails or does not exist,
+the final fsync does all the work, as before.)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ log = logging.getLogger("warden.rds")
 SUFFIX = ".tar.enc"
 PARTIAL = SUFFIX + ".partial"
 WRITE_BEHIND = 8 * 1024 * 1024
+_ADVISE = getattr(os, "posix_fadvise", None)  # not on every platform
 _BUFFER = 1024 * 1024
 
 
@@ -41,9 +43,10 @@ class _WriteBehind(io.FileIO):
     def write(self, data: ReadableBuffer, /) -> int:
         n = super().write(data)
         self._written += n
-        if self._written - self._handed >= WRITE_BEHIND:
+        if self._written - self._handed >= WRITE_BEHIND and _ADVISE is not None:
             start, self._handed = self._handed, self._written
-            os.posix_fadvise(self.fileno(), start, self._written - start, os.POSIX_FADV_DONTNEED)
+            with contextlib.suppress(OSError):
+                _ADVISE(self.fileno(), start, self._written - start, os.POSIX_FADV_DONTNEED)
         return n
 
 
