@@ -282,12 +282,7 @@ class PostgresEngine:
 
     def snapshot(self, spec: InstanceSpec, out: BinaryIO) -> None:
         with self.admin(spec) as conn:
-            paths, port = InstancePaths(spec.root), conn.info.port
-            endpoint = (  # the way admin() came in: its socket, or TLS over loopback
-                Endpoint(host=conn.info.host, port=port, tls=TlsMode.DISABLE)
-                if conn.info.host.startswith("/")
-                else Endpoint(host=LOOPBACK, port=port, ca_file=paths.ca_cert)
-            )
+            endpoint = self._admin_endpoint(spec, conn.info.port)
             backup.snapshot(self.binaries, self.runner, spec, endpoint, conn, out)
 
     def auth_events(self, spec: InstanceSpec, cursor: LogCursor) -> AuthBatch:
