@@ -130,7 +130,7 @@ def open_runtime(
         )
         engine_version = engine_version or binaries.version
     groups = ec2.SecurityGroupDirectory(store, clock, ids)
-    # RotateSecret enqueues through this queue: it wakes the rotation executors at once.
+    # RotateSecret enqueues through this queue: it wakes a rotation executor at once.
     rotation_jobs = RingingJobQueue(store, clock, ids, Doorbell())
     db = rds.build(
         store,

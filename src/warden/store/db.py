@@ -27,7 +27,7 @@ import asyncio
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Literal
@@ -58,6 +58,7 @@ class Store:
         self.dialect: Dialect = dialect
         self._readers = _Readers(engine) if dialect == "sqlite" else None
         self._writer = threading.RLock() if dialect == "sqlite" else None
+        self._after_commit: dict[Connection, list[Callable[[], None]]] = {}  # open begin()s
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -88,6 +89,26 @@ class Store:
         lock would stall every request the server is serving."""
         if _on_event_loop():
             raise RuntimeError("a writing transaction must not run on the event loop")
+        hooks: list[Callable[[], None]] = []
+        with self._writing() as conn:
+            self._after_commit[conn] = hooks
+            try:
+                yield conn
+            finally:
+                del self._after_commit[conn]
+        for hook in hooks:  # committed, and the write lock released
+            hook()
+
+    def after_commit(self, conn: Connection, hook: Callable[[], None]) -> None:
+        """Run ``hook`` once the ``begin()`` transaction ``conn`` belongs to has committed
+        (never if it rolls back). Hooks must not raise: the data is already durable."""
+        hooks = self._after_commit.get(conn)
+        if hooks is None:
+            raise RuntimeError("after_commit needs the connection of an open begin()")
+        hooks.append(hook)
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
         if self._writer is None:
             with self.engine.begin() as conn:
                 yield conn

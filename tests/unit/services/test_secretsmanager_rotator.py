@@ -10,6 +10,7 @@ scheduler, the job queue, labels and events. The real PostgreSQL runs in
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -26,6 +27,7 @@ from warden.engines.base import Endpoint, Login
 from warden.engines.fake import FakeAccounts
 from warden.services.secretsmanager import errors
 from warden.services.secretsmanager.dbsecret import Trust
+from warden.services.secretsmanager.doorbell import Doorbell, RingingJobQueue
 from warden.services.secretsmanager.handlers import deps_for
 from warden.services.secretsmanager.rotation import ROTATE_ATTEMPTS, ROTATE_JOB
 from warden.services.secretsmanager.rotation_workers import RotationConfig, build_workers
@@ -299,3 +301,41 @@ def test_a_running_rotation_is_left_alone_and_a_stuck_one_reattempted_by_its_win
     assert rig.drain() == 1
     assert rig.logs_in(rig.value("window"))
     assert ("RotationFailed", "InvalidRequestException") not in rig.events()
+
+
+def test_the_doorbell_rings_once_the_rotation_job_has_committed(rig: Rig) -> None:
+    bell = Doorbell()
+    queue = RingingJobQueue(rig.store, rig.clock, RandomIds(), bell)
+    with rig.store.begin() as conn:
+        queue.enqueue(ROTATE_JOB, {"n": 1}, conn=conn)
+        assert bell.rings == 0  # an executor woken now could not see the job yet
+    assert bell.rings == 1
+    with pytest.raises(RuntimeError), rig.store.begin() as conn:
+        queue.enqueue(ROTATE_JOB, {"n": 2}, conn=conn)
+        raise RuntimeError("rolled back")
+    assert bell.rings == 1
+    queue.enqueue(ROTATE_JOB, {"n": 3})  # its own transaction
+    queue.enqueue("another.kind", {"n": 4})
+    assert bell.rings == 2
+
+
+def test_a_ring_wakes_one_waiting_executor(rig: Rig) -> None:
+    bell = Doorbell()
+    woken: list[str] = []
+    waiting = bell._cond._waiters  # type: ignore[attr-defined]  # CPython's Condition queue
+
+    def wait(name: str) -> None:
+        if bell.wait(0, timeout=30.0):
+            woken.append(name)
+
+    threads = [threading.Thread(target=wait, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    while len(waiting) < 2:
+        threading.Event().wait(0.001)
+    bell.ring()
+    assert len(waiting) == 1  # notify() took one waiter off the queue, under the lock
+    bell.ring()
+    for t in threads:
+        t.join(timeout=30.0)
+    assert sorted(woken) == ["a", "b"]

@@ -235,6 +235,25 @@ def test_a_failed_transaction_leaves_nothing_behind(store: Store) -> None:
         assert conn.execute(sa.select(schema.settings)).all() == []
 
 
+def test_after_commit_hooks_run_once_committed_and_never_after_a_rollback(store: Store) -> None:
+    def seen() -> list[str]:  # what a new reader sees when the hook runs
+        with store.read() as conn:
+            return list(conn.execute(sa.select(schema.settings.c.value)).scalars())
+
+    ran: list[list[str]] = []
+    with store.begin() as conn:
+        conn.execute(sa.insert(schema.settings).values(key="k", value="v"))
+        store.after_commit(conn, lambda: ran.append(seen()))
+        assert ran == []
+    assert ran == [["v"]]
+    with pytest.raises(RuntimeError), store.begin() as conn:
+        store.after_commit(conn, lambda: ran.append(["rolled back"]))
+        raise RuntimeError("boom")
+    assert ran == [["v"]]
+    with store.read() as conn, pytest.raises(RuntimeError, match="open begin"):
+        store.after_commit(conn, lambda: None)
+
+
 def test_read_transactions_cannot_write(store: Store) -> None:
     with pytest.raises(DBAPIError), store.read() as conn:
         conn.execute(sa.insert(schema.settings).values(key="k", value="v"))

@@ -1,12 +1,12 @@
-"""Waking idle rotation executors the moment this process enqueues a rotation.
+"""Waking an idle rotation executor the moment this process enqueues a rotation.
 
 The job table is the source of truth; this only saves polling. ``RingingJobQueue`` is the
-job queue RotateSecret and the scheduler enqueue through: it rings ``Doorbell`` after each
-``secretsmanager.rotate`` job. The ring may come before the enqueueing transaction commits,
-so an executor that finds nothing after a ring looks again after ``FIRST_RETRY`` seconds,
-then after twice as long each time, up to its idle timeout (``Backoff``). Jobs enqueued by
-another warden node, retries whose backoff ended and expired leases are found by those
-idle looks.
+job queue RotateSecret and the scheduler enqueue through: once the transaction holding a
+``secretsmanager.rotate`` job has committed, it rings ``Doorbell``, which wakes one waiting
+executor per ring (each job is claimed by one executor: waking them all would have the
+others' claims queue for the write lock ahead of the winner's first step). An executor
+busy when the bell rang looks for work when it finishes. Jobs enqueued by another warden
+node, retries whose backoff ended and expired leases are found by the idle looks.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from warden.store.jobs import JobQueue
 
 from .rotation import ROTATE_JOB
 
-FIRST_RETRY = 0.002
-
 
 class Doorbell:
     def __init__(self) -> None:
@@ -41,27 +39,12 @@ class Doorbell:
     def ring(self) -> None:
         with self._cond:
             self._rings += 1
-            self._cond.notify_all()
+            self._cond.notify()
 
     def wait(self, seen: int, timeout: float) -> bool:
         """Until a ring after ``seen`` (True) or ``timeout`` seconds (False)."""
         with self._cond:
             return self._cond.wait_for(lambda: self._rings != seen, timeout)
-
-
-class Backoff:
-    """How long an executor that found no job waits next: ``FIRST_RETRY`` after a ring,
-    doubling up to ``idle``."""
-
-    def __init__(self, idle: float) -> None:
-        self.idle = idle
-        self.pause = idle
-
-    def found_work(self) -> None:
-        self.pause = FIRST_RETRY
-
-    def waited(self, rang: bool) -> None:
-        self.pause = FIRST_RETRY if rang else min(self.pause * 2, self.idle)
 
 
 class RingingJobQueue(JobQueue):
@@ -88,5 +71,14 @@ class RingingJobQueue(JobQueue):
             conn=conn,
         )
         if kind == ROTATE_JOB:
-            self.doorbell.ring()
+            if conn is None:
+                self.doorbell.ring()  # committed already
+            else:
+                self._store.after_commit(conn, self.doorbell.ring)
         return job_id
+
+    def revive(self, conn: Connection, dedupe_key: str, *, attempts: int) -> bool:
+        revived = super().revive(conn, dedupe_key, attempts=attempts)
+        if revived:  # only rotations are revived (rotation.reattempt)
+            self._store.after_commit(conn, self.doorbell.ring)
+        return revived

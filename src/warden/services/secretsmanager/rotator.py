@@ -40,7 +40,7 @@ from warden.store.jobs import Job
 from . import dbsecret
 from .core import Deps
 from .dbsecret import DbSecret
-from .doorbell import Backoff, Doorbell
+from .doorbell import Doorbell
 from .functions import PostgresFunctions, StepFailed, Strategy, formatted, strategy_for
 from .labels import CURRENT, PENDING, PREVIOUS
 from .rotation import ROTATE_JOB
@@ -272,17 +272,16 @@ class RotationExecutor:
         self._pauses = pauses
         self._doorbell = doorbell
         self._has_work = has_work
-        self._backoff = Backoff(idle)
+        self._idle = idle
 
     def tick(self) -> bool:
         seen = self._doorbell.rings
         try:
             if self.run_once():
-                self._backoff.found_work()
                 return True
         except Exception:  # the store is unavailable: wait, then try again
             log.exception("rotation executor %s could not claim a job", self.name)
-        self._backoff.waited(self._doorbell.wait(seen, self._backoff.pause))
+        self._doorbell.wait(seen, self._idle)
         return False
 
     def run_once(self) -> bool:
