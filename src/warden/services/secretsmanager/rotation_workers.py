@@ -3,8 +3,9 @@
 share over the job table.
 
 - ``has_due_job`` is a read-only peek (no SQLite write lock); only a peek that finds work
-  leads to a claim. Idle executors peek when the doorbell rings (a rotation was enqueued in
-  this process: see ``doorbell``) or every ``IDLE`` seconds.
+  leads to a claim. An idle executor peeks when the doorbell wakes it (each committed
+  rotation job of this process wakes one: see ``doorbell``), after each job it ran, and
+  every ``IDLE`` seconds.
 - ``release_orphans`` runs once per process before the first claim. Executors lease jobs as
   ``<node>/<boot>/<n>``: ``node`` names this warden installation (host and data directory),
   ``boot`` this process. A ``running`` rotation leased by the same node under another boot
