@@ -62,24 +62,30 @@ def _clients(target: dict[str, str]) -> dict[str, Any]:
     return {s: boto3.client(s, **kw) for s in ("sts", "iam")}
 
 
-def _worker(args: tuple[dict[str, str], str, float]) -> list[float]:
+WARM_UP = 20  # calls per client before the measured ones: connections, botocore's caches
+
+
+def _worker(args: tuple[dict[str, str], str, float]) -> tuple[list[float], float]:
+    """Latencies of the measured calls, and the CPU seconds this client spent on them."""
     target, call, until = args
     clients = _clients(target)
     fn = CALLS[call]
-    for _ in range(20):  # warm-up: connections, botocore's caches
+    for _ in range(WARM_UP):
         fn(clients)
     lat: list[float] = []
+    cpu = time.process_time()
     while time.time() < until:
         t0 = time.perf_counter()
         fn(clients)
         lat.append(time.perf_counter() - t0)
-    return lat
+    return lat, time.process_time() - cpu
 
 
 def measure(target: dict[str, str], call: str, clients: int) -> dict[str, float]:
     until = time.time() + DURATION + 3.0
     with mp.get_context("spawn").Pool(clients) as pool:
-        results = pool.map(_worker, [(target, call, until)] * clients)
+        done = pool.map(_worker, [(target, call, until)] * clients)
+    results = [r for r, _ in done]
     lat = sorted(x for r in results for x in r)
     # Throughput over the measured window: every client ran until the same deadline.
     window = max(sum(r) for r in results)
@@ -88,6 +94,48 @@ def measure(target: dict[str, str], call: str, clients: int) -> dict[str, float]
         "p50_ms": statistics.median(lat) * 1000,
         "p99_ms": lat[int(len(lat) * 0.99) - 1] * 1000,
         "n": len(lat),
+        "client_cpu_ms": sum(cpu for _, cpu in done) / len(lat) * 1000,
+    }
+
+
+def _replay_worker(args: tuple[str, str, bytes, dict[str, str], float]) -> list[float]:
+    import urllib3
+
+    url, ca, body, headers, until = args
+    pool = urllib3.PoolManager(ca_certs=ca or None, maxsize=1, retries=False)
+    done: list[float] = []
+    while time.time() < until:
+        response = pool.request("POST", url, body=body, headers=headers)
+        if response.status != 200:
+            raise RuntimeError(f"replay answered {response.status}: {response.data[:200]!r}")
+        done.append(time.time())
+    return done
+
+
+def measure_replay(
+    target: dict[str, str], service: str, body: bytes, headers: dict[str, str], clients: int
+) -> dict[str, float]:
+    """Requests/s the server answers when ``clients`` processes replay one request, signed
+    once, over urllib3: a client that costs a fraction of boto3's CPU per call, so the
+    server, not the clients, is the limit. ``rps`` counts completions over ``DURATION``
+    seconds after a 3 s warm-up; ``calls`` is every call made, warm-up included."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    url = target["endpoint"] + "/"
+    request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+    SigV4Auth(Credentials(target["key"], target["secret"]), service, "us-east-1").add_auth(request)
+    signed = dict(request.prepare().headers.items())
+    start = time.time() + 3.0
+    until = start + DURATION
+    with mp.get_context("spawn").Pool(clients) as pool:
+        results = pool.map(
+            _replay_worker, [(url, target.get("ca", ""), body, signed, until + 0.5)] * clients
+        )
+    return {
+        "rps": sum(1 for r in results for t in r if start <= t < until) / DURATION,
+        "calls": sum(len(r) for r in results),
     }
 
 
