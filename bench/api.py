@@ -117,8 +117,9 @@ def measure_replay(
 ) -> dict[str, float]:
     """Requests/s the server answers when ``clients`` processes replay one request, signed
     once, over urllib3: a client that costs a fraction of boto3's CPU per call, so the
-    server, not the clients, is the limit. ``rps`` counts completions over ``DURATION``
-    seconds after a 3 s warm-up; ``calls`` is every call made, warm-up included."""
+    server, not the clients, is the limit. ``rps`` counts completions from 1 s after the
+    last client's first answer (every client running) until the first client stops;
+    ``calls`` is every call made."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
@@ -127,15 +128,19 @@ def measure_replay(
     request = AWSRequest(method="POST", url=url, data=body, headers=headers)
     SigV4Auth(Credentials(target["key"], target["secret"]), service, "us-east-1").add_auth(request)
     signed = dict(request.prepare().headers.items())
-    start = time.time() + 3.0
-    until = start + DURATION
+    stop = time.time() + 15.0 + DURATION  # room for the clients to start
     with mp.get_context("spawn").Pool(clients) as pool:
         results = pool.map(
-            _replay_worker, [(url, target.get("ca", ""), body, signed, until + 0.5)] * clients
+            _replay_worker, [(url, target.get("ca", ""), body, signed, stop)] * clients
         )
+    start = max(r[0] for r in results) + 1.0
+    until = min(r[-1] for r in results)
+    if until - start < DURATION / 2:
+        raise RuntimeError(f"the clients overlapped for {until - start:.1f} s only")
     return {
-        "rps": sum(1 for r in results for t in r if start <= t < until) / DURATION,
+        "rps": sum(1 for r in results for t in r if start <= t < until) / (until - start),
         "calls": sum(len(r) for r in results),
+        "seconds": until - start,
     }
 
 

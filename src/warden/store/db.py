@@ -24,6 +24,7 @@ Invariants:
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 import threading
@@ -38,6 +39,8 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+
+log = logging.getLogger("warden.store")
 
 DB_FILE_NAME = "warden.db"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -97,11 +100,15 @@ class Store:
             finally:
                 del self._after_commit[conn]
         for hook in hooks:  # committed, and the write lock released
-            hook()
+            try:
+                hook()
+            except Exception:  # the transaction stands: report the hook, run the rest
+                log.exception("a hook after a committed transaction failed")
 
     def after_commit(self, conn: Connection, hook: Callable[[], None]) -> None:
         """Run ``hook`` once the ``begin()`` transaction ``conn`` belongs to has committed
-        (never if it rolls back). Hooks must not raise: the data is already durable."""
+        (never if it rolls back). A hook that raises is logged: the data is already durable,
+        so the caller still sees its transaction succeed."""
         hooks = self._after_commit.get(conn)
         if hooks is None:
             raise RuntimeError("after_commit needs the connection of an open begin()")

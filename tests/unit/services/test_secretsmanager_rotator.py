@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -319,7 +320,39 @@ def test_the_doorbell_rings_once_the_rotation_job_has_committed(rig: Rig) -> Non
     assert bell.rings == 2
 
 
-def test_a_ring_wakes_one_waiting_executor(rig: Rig) -> None:
+def test_a_revived_rotation_rings_once_committed(rig: Rig) -> None:
+    bell = Doorbell()
+    queue = RingingJobQueue(rig.store, rig.clock, RandomIds(), bell)
+    queue.enqueue(ROTATE_JOB, {"n": 1}, dedupe_key="k", max_attempts=1)
+    job = queue.claim("w", [ROTATE_JOB], lease=timedelta(minutes=1))
+    assert job is not None
+    queue.fail(job, "refused", permanent=True)
+    rings = bell.rings
+    with rig.store.begin() as conn:
+        assert queue.revive(conn, "k", attempts=1)
+        assert bell.rings == rings
+    assert bell.rings == rings + 1
+    with rig.store.begin() as conn:
+        assert not queue.revive(conn, "k", attempts=1)  # ready already: nothing to wake for
+    assert bell.rings == rings + 1
+
+
+def test_an_executor_passes_the_ring_on_while_work_is_left(rig: Rig) -> None:
+    # Two rotations enqueued without a ring (the rig's queue does not ring): each claim
+    # that leaves work behind wakes another executor; the last one does not.
+    for name in ("a", "b"):
+        arn = _secret(rig, name, "app", "app-pw-0")
+        rig.call("RotateSecret", SecretId=arn, RotationLambdaARN=SINGLE)
+    bell = rig.executor._doorbell
+    rings = bell.rings
+    assert rig.executor.run_once()
+    assert bell.rings == rings + 1
+    assert rig.executor.run_once()
+    assert bell.rings == rings + 1
+    assert not rig.executor.run_once()
+
+
+def test_a_ring_wakes_one_waiting_executor() -> None:
     bell = Doorbell()
     woken: list[str] = []
     waiting = bell._cond._waiters  # type: ignore[attr-defined]  # CPython's Condition queue
@@ -328,11 +361,13 @@ def test_a_ring_wakes_one_waiting_executor(rig: Rig) -> None:
         if bell.wait(0, timeout=30.0):
             woken.append(name)
 
-    threads = [threading.Thread(target=wait, args=(n,)) for n in ("a", "b")]
+    threads = [threading.Thread(target=wait, args=(n,), daemon=True) for n in ("a", "b")]
     for t in threads:
         t.start()
-    while len(waiting) < 2:
-        threading.Event().wait(0.001)
+    deadline = time.monotonic() + 30.0
+    while len(waiting) < 2 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert len(waiting) == 2
     bell.ring()
     assert len(waiting) == 1  # notify() took one waiter off the queue, under the lock
     bell.ring()

@@ -254,6 +254,24 @@ def test_after_commit_hooks_run_once_committed_and_never_after_a_rollback(store:
         store.after_commit(conn, lambda: None)
 
 
+def test_a_failing_after_commit_hook_is_logged_and_the_others_still_run(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    ran: list[str] = []
+
+    def boom() -> None:
+        raise ValueError("hook bug")
+
+    with store.begin() as conn:
+        conn.execute(sa.insert(schema.settings).values(key="k", value="v"))
+        store.after_commit(conn, boom)
+        store.after_commit(conn, lambda: ran.append("second"))
+    assert ran == ["second"]
+    assert "hook after a committed transaction failed" in caplog.text
+    with store.read() as conn:
+        assert conn.execute(sa.select(schema.settings.c.value)).scalar_one() == "v"
+
+
 def test_read_transactions_cannot_write(store: Store) -> None:
     with pytest.raises(DBAPIError), store.read() as conn:
         conn.execute(sa.insert(schema.settings).values(key="k", value="v"))

@@ -293,6 +293,10 @@ class RotationExecutor:
         job = jobs.claim(self._owner, [ROTATE_JOB], lease=LEASE)
         if job is None:
             return False
+        if self._has_work():
+            # One ring wakes one executor; jobs that never rang (retries now due, expired
+            # leases, other nodes' jobs) may have taken this one's place: pass it on.
+            self._doorbell.ring()
         run = RotationRun(self._state, self._functions, self._pauses, job, self._keeper(job))
         try:
             run.run()
