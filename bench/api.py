@@ -81,10 +81,22 @@ def _worker(args: tuple[dict[str, str], str, float]) -> tuple[list[float], float
     return lat, time.process_time() - cpu
 
 
-def measure(target: dict[str, str], call: str, clients: int) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    target: dict[str, str], call: str, clients: int, server_pid: int | None = None
+) -> dict[str, float]:
+    """Throughput and latency of ``call`` at ``clients``; the clients' CPU per measured
+    call, and with ``server_pid`` the server's (all its threads, warm-up calls counted)."""
     until = time.time() + DURATION + 3.0
+    server_before = cpu_seconds(server_pid) if server_pid else 0.0
     with mp.get_context("spawn").Pool(clients) as pool:
         done = pool.map(_worker, [(target, call, until)] * clients)
+    server = cpu_seconds(server_pid) - server_before if server_pid else 0.0
     results = [r for r, _ in done]
     lat = sorted(x for r in results for x in r)
     # Throughput over the measured window: every client ran until the same deadline.
@@ -95,6 +107,7 @@ def measure(target: dict[str, str], call: str, clients: int) -> dict[str, float]
         "p99_ms": lat[int(len(lat) * 0.99) - 1] * 1000,
         "n": len(lat),
         "client_cpu_ms": sum(cpu for _, cpu in done) / len(lat) * 1000,
+        "server_cpu_ms": server / (len(lat) + clients * WARM_UP) * 1000,
     }
 
 
@@ -235,7 +248,7 @@ def main() -> None:
     try:
         for call in CALLS:
             for clients in (1, 16):
-                w = measure(w_target, call, clients)
+                w = measure(w_target, call, clients, warden.proc.pid)
                 m = measure(m_target, call, clients)
                 rows.append((call, clients, w, m))
                 print(
@@ -270,6 +283,18 @@ def write_results(
         lines.append(
             f"| {call} | {clients} | {w['rps']:.0f} | {w['p50_ms']:.2f} | {w['p99_ms']:.2f} | "
             f"{m['rps']:.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | {w['rps'] / m['rps']:.2f}× |"
+        )
+    lines += [
+        "",
+        "CPU per call in the warden runs (ms; the server's is all its threads, background workers",
+        "included): a call's latency at one client is about the two added together.",
+        "",
+        "| call | clients | boto3 client | warden server |",
+        "|---|---|---|---|",
+    ]
+    for call, clients, w, _ in rows:
+        lines.append(
+            f"| {call} | {clients} | {w['client_cpu_ms']:.2f} | {w['server_cpu_ms']:.2f} |"
         )
     lines += [
         "",

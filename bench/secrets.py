@@ -130,12 +130,6 @@ def _memory_kib(pid: int, field: str) -> int:
     raise RuntimeError(f"no {field} for {pid}")
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and all its threads so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def wave(warden: Any, sm: Any, db: Any, account: str) -> dict[str, float]:
     import sqlalchemy as sa
 
@@ -238,10 +232,7 @@ def throughput(warden: Any) -> dict[str, dict[str, float]]:
             "ca": warden.ca,
             "secret_id": w_id,
         }
-        before = _cpu_seconds(warden.proc.pid)
-        out = {"warden": api.measure(w_target, GSV, 16)}
-        calls = out["warden"]["n"] + 16 * api.WARM_UP
-        out["warden"]["server_cpu_ms"] = (_cpu_seconds(warden.proc.pid) - before) / calls * 1000
+        out = {"warden": api.measure(w_target, GSV, 16, warden.proc.pid)}
         out["moto"] = api.measure(m_target, GSV, 16)
         headers = {
             "Content-Type": "application/x-amz-json-1.1",
@@ -249,10 +240,10 @@ def throughput(warden: Any) -> dict[str, dict[str, float]]:
         }
         for name, target in (("warden", w_target), ("moto", m_target)):
             body = json.dumps({"SecretId": target["secret_id"]}).encode()
-            before = _cpu_seconds(warden.proc.pid)
+            before = api.cpu_seconds(warden.proc.pid)
             out[name + " light"] = api.measure_replay(target, "secretsmanager", body, headers, 16)
             if name == "warden":
-                spent = _cpu_seconds(warden.proc.pid) - before
+                spent = api.cpu_seconds(warden.proc.pid) - before
                 out[name + " light"]["server_cpu_ms"] = spent / out[name + " light"]["calls"] * 1000
         return out
     finally:
