@@ -307,12 +307,11 @@ def write_results(
         "warden: HTTPS, SigV4, authorizer (identity + resource policies), KMS envelope decryption per",
         "call, durable audit trail. moto: `moto_server`, HTTP, IAM checks on, in memory.",
         "",
-        f"CPU per call in the warden run: {w['client_cpu_ms']:.2f} ms in the boto3 clients, {w['server_cpu_ms']:.2f} ms in warden's server",
-        "(all its threads, its idle background workers included). The same two servers with 16 light clients",
-        f"(one request signed once and replayed over urllib3; counted over {gsv['warden light']['seconds']:.0f} and {gsv['moto light']['seconds']:.0f} s): warden",
-        f"{light[0]:.0f} req/s ({light_cpu:.2f} ms of server CPU per call),",
-        f"moto {light[1]:.0f} req/s, {light[0] / light[1]:.2f}×. The target",
-        "(≥ 3×) is set on the boto3 row above.",
+        f"CPU per call in the warden run: {w['client_cpu_ms']:.2f} ms in the boto3 clients, {w['server_cpu_ms']:.2f} ms in warden's server (all",
+        "its threads, its idle background workers included). The same two servers with 16 light clients (one",
+        f"request signed once and replayed over urllib3, counted over {gsv['warden light']['seconds']:.0f} and {gsv['moto light']['seconds']:.0f} s): warden {light[0]:.0f} req/s",
+        f"({light_cpu:.2f} ms of server CPU per call), moto {light[1]:.0f} req/s, {light[0] / light[1]:.2f}×. The target (≥ 3×) is set on the",
+        "boto3 row above.",
     ]
     path = api.ROOT / "bench" / "RESULTS.md"
     text = path.read_text() if path.exists() else ""
