@@ -11,7 +11,6 @@ a data directory is placed in a directory of its own under the system temp dir i
 from __future__ import annotations
 
 import atexit
-import gc
 import os
 import shutil
 import signal
@@ -126,9 +125,6 @@ class Warden:
     def stop(self) -> int:
         if self.proc is None:
             return 0
-        # A ClientError kept alive by a reference cycle (its traceback) holds its keep-alive
-        # connection open, and the server's graceful shutdown would wait 10 s for it.
-        gc.collect()
         self.proc.send_signal(signal.SIGTERM)
         try:
             return self.proc.wait(timeout=30)

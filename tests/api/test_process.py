@@ -133,3 +133,16 @@ def test_sigterm_shuts_down_cleanly_and_keeps_the_audit_trail(fresh_dir: Warden)
     fresh_dir.start()
     assert fresh_dir.client("sts").get_caller_identity()["Account"] == "210987654321"
     assert fresh_dir.stop() == 0
+
+
+def test_sigterm_does_not_wait_on_an_idle_keep_alive_client(fresh_dir: Warden) -> None:
+    assert fresh_dir.init().returncode == 0
+    fresh_dir.start()
+    sts = fresh_dir.client("sts")
+    sts.get_caller_identity()  # the client keeps its TLS connection open, idle, in its pool
+    assert fresh_dir.stop() == 0
+    log = fresh_dir.log.read_text()
+    assert "timeout graceful shutdown exceeded" not in log
+    fresh_dir.start()  # the same client reconnects to the new server
+    assert sts.get_caller_identity()["Arn"].endswith(":user/admin")
+    assert fresh_dir.stop() == 0

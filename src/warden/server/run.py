@@ -13,6 +13,7 @@ from pathlib import Path
 import uvicorn
 
 from .app import create_app, open_runtime
+from .http_protocol import HttpProtocol
 from .init import endpoint_url
 from .tls import TlsPaths
 
@@ -48,6 +49,7 @@ def serve(
         ssl_keyfile=None if insecure_http else str(tls.server_key),
         timeout_graceful_shutdown=10,
         server_header=False,
+        http=HttpProtocol,  # shutdown does not wait on idle TLS clients (see http_protocol)
     )
     server = uvicorn.Server(config)
     print(
