@@ -234,8 +234,10 @@ def _rotation(
         managed=managed,
     )
     deps = secretsmanager.deps_for(store, clock, ids, keys, jobs)
+    # The executors wait for work on the doorbell inside their ticks: stopping closes it.
     return [
-        Scheduled(p.worker, p.idle_seconds) for p in rotation_workers.build_workers(deps, config)
+        Scheduled(p.worker, p.idle_seconds, interrupt=jobs.doorbell.close)
+        for p in rotation_workers.build_workers(deps, config)
     ]
 
 

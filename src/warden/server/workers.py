@@ -9,14 +9,15 @@ tick that found work also wakes the workers named in ``wakes`` (one's output is 
 other's input: a restored volume for the reconciler to start). A tick that raises is
 logged with its traceback and the loop goes on: one bad job must not stop the others.
 Durable state lives in the store (the job table and its leases), so a crash at any point
-resumes at the next start; stopping only waits for the current tick to finish.
+resumes at the next start; stopping only waits for the current tick to finish (a worker
+that waits inside its tick names an ``interrupt`` that ends the wait).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -37,6 +38,9 @@ class Scheduled:
     idle_seconds: float
     wake: threading.Event = field(default_factory=threading.Event)
     wakes: tuple[threading.Event, ...] = ()
+    # For a worker that waits inside its tick (on something other than ``wake``): called
+    # on stop to end that wait.
+    interrupt: Callable[[], None] | None = None
 
 
 class Workers:
@@ -57,6 +61,8 @@ class Workers:
         self._stop.set()
         for item in self._scheduled:
             item.wake.set()
+            if item.interrupt is not None:
+                item.interrupt()
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()

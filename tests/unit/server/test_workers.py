@@ -84,3 +84,29 @@ def test_a_tick_that_found_work_wakes_the_workers_it_feeds() -> None:
         assert consumer.ticked.acquire(timeout=10) and consumer.ticked.acquire(timeout=10)
     finally:
         workers.stop(timeout=10)
+
+
+class _WaitingInside:
+    """A worker whose tick waits on something of its own (as rotation executors wait on
+    their doorbell), for an hour unless interrupted."""
+
+    name = "waiting-inside"
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def tick(self) -> bool:
+        self.entered.set()
+        self.release.wait(3600)
+        return False
+
+
+def test_stop_interrupts_a_worker_that_waits_inside_its_tick() -> None:
+    worker = _WaitingInside()
+    workers = Workers([Scheduled(worker, idle_seconds=3600, interrupt=worker.release.set)])
+    workers.start()
+    assert worker.entered.wait(10)
+    workers.stop(timeout=30)
+    assert worker.release.is_set()
+    assert not any(t.name == "worker-waiting-inside" for t in threading.enumerate())

@@ -374,3 +374,14 @@ def test_a_ring_wakes_one_waiting_executor() -> None:
     for t in threads:
         t.join(timeout=30.0)
     assert sorted(woken) == ["a", "b"]
+
+
+def test_a_closed_doorbell_ends_every_wait() -> None:
+    bell = Doorbell()
+    results: list[bool] = []
+    waiter = threading.Thread(target=lambda: results.append(bell.wait(0, 3600)), daemon=True)
+    waiter.start()
+    bell.close()
+    waiter.join(timeout=30)
+    assert not waiter.is_alive() and results == [False]
+    assert bell.wait(bell.rings, 3600) is False  # later waits end at once

@@ -30,6 +30,7 @@ class Doorbell:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._rings = 0
+        self._closed = False
 
     @property
     def rings(self) -> int:
@@ -42,9 +43,17 @@ class Doorbell:
             self._cond.notify()
 
     def wait(self, seen: int, timeout: float) -> bool:
-        """Until a ring after ``seen`` (True) or ``timeout`` seconds (False)."""
+        """Until a ring after ``seen`` (True) or ``timeout`` seconds (False); at once (False)
+        once closed."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._rings != seen, timeout)
+            woken = self._cond.wait_for(lambda: self._rings != seen or self._closed, timeout)
+            return bool(woken) and not self._closed
+
+    def close(self) -> None:
+        """The server is stopping: every wait ends now, and later ones at once."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
 
 
 class RingingJobQueue(JobQueue):
