@@ -62,7 +62,10 @@ class Workers:
         for item in self._scheduled:
             item.wake.set()
             if item.interrupt is not None:
-                item.interrupt()
+                try:
+                    item.interrupt()
+                except Exception:  # the joins below must still run
+                    log.exception("interrupting worker %s failed", item.worker.name)
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()

@@ -381,6 +381,11 @@ def test_a_closed_doorbell_ends_every_wait() -> None:
     results: list[bool] = []
     waiter = threading.Thread(target=lambda: results.append(bell.wait(0, 3600)), daemon=True)
     waiter.start()
+    waiting = bell._cond._waiters  # type: ignore[attr-defined]  # CPython's Condition queue
+    deadline = time.monotonic() + 30.0
+    while not waiting and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert waiting  # blocked in wait(): close() itself must end it
     bell.close()
     waiter.join(timeout=30)
     assert not waiter.is_alive() and results == [False]
