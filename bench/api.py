@@ -309,13 +309,19 @@ def write_results(
 
 
 def replace_section(path: Path, heading: str, lines: list[str]) -> None:
-    """Write this benchmark's section of RESULTS.md, keeping the other benchmarks' sections."""
+    """Write this benchmark's section of RESULTS.md where it was (at the end if new),
+    keeping the other benchmarks' sections."""
     text = path.read_text() if path.exists() else "# Benchmark results\n"
     sections = text.split("\n## ")
     head, rest = sections[0], ["## " + s for s in sections[1:]]
-    kept = [s for s in rest if not s.startswith(heading)]
     body = "\n".join(lines).rstrip() + "\n"
-    path.write_text("\n".join([head.rstrip() + "\n", body, *[s.rstrip() + "\n" for s in kept]]))
+    mine = [i for i, s in enumerate(rest) if s.startswith(heading)]
+    if mine:
+        rest[mine[0]] = body
+        rest = [s for i, s in enumerate(rest) if i not in mine[1:]]
+    else:
+        rest.append(body)
+    path.write_text("\n".join([head.rstrip() + "\n", *[s.rstrip() + "\n" for s in rest]]))
 
 
 if __name__ == "__main__":

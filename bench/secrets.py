@@ -33,7 +33,6 @@ sys.path[:] = [p for p in sys.path if p not in ("", _HERE)] + [_HERE]
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
 import tempfile
@@ -313,17 +312,7 @@ def write_results(
         f"({light_cpu:.2f} ms of server CPU per call), moto {light[1]:.0f} req/s, {light[0] / light[1]:.2f}×. The target (≥ 3×) is set on the",
         "boto3 row above.",
     ]
-    path = api.ROOT / "bench" / "RESULTS.md"
-    text = path.read_text() if path.exists() else ""
-    before, _, rest = text.partition(HEADING)
-    after = ""
-    if rest:  # replace our previous section only: keep the sections that follow it
-        nxt = re.search(r"\n#+ bench/", rest)
-        after = rest[nxt.start() + 1 :] if nxt else ""
-    body = before.rstrip("\n") + ("\n\n" if before.strip() else "") + "\n".join(lines) + "\n"
-    if after:
-        body += "\n" + after
-    path.write_text(body)
+    api.replace_section(api.ROOT / "bench" / "RESULTS.md", HEADING, lines)
     print("\n".join(lines))
 
 
