@@ -7,12 +7,34 @@ call is authenticated and authorized; never mutated.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from warden.core.principal import Principal
+
+T = TypeVar("T")
+
+
+class RequestMemo(Generic[T]):
+    """What an authz lookup read for the request being authorized, so that the resource, its
+    tags and its condition keys of one request cost one read. Per thread; an entry holds the
+    request's own params object (compared by identity, and kept alive by the entry, so no
+    later request's params can take its id) and serves no other request."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def get(self, params: Mapping[str, Any], key: Hashable, read: Callable[[], T]) -> T:
+        last = getattr(self._local, "last", None)
+        if last is None or last[0] is not params:
+            last = self._local.last = (params, {})
+        found: dict[Hashable, T] = last[1]
+        if key not in found:
+            found[key] = read()
+        return found[key]
 
 
 class Pager(Protocol):

@@ -24,7 +24,7 @@ from warden.core.ids import RandomIds
 from warden.core.principal import Principal, PrincipalType
 from warden.engines.base import InstanceSpec
 from warden.engines.fake import FakeEngine
-from warden.services.context import CallContext
+from warden.services.context import CallContext, Scope
 from warden.services.ec2.directory import SecurityGroupDirectory
 from warden.services.rds import parameter_store
 from warden.services.rds.handlers import Rds, build
@@ -447,3 +447,44 @@ def test_the_plan_defers_static_pending_reboot_and_replaced_groups() -> None:
     assert waiting.values == {"work_mem": "64"}
     assert waiting.pending == {"work_mem", "log_statement", "max_connections"}
     assert Desired(desired.groups, {}).digest != desired.digest
+
+
+# -- authorization reads ---------------------------------------------------------------------
+
+
+def test_authorizing_a_request_reads_its_resource_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.make("c1", Tags=[{"Key": "team", "Value": "a"}])
+    reads: list[None] = []
+    real_read = world.store.read
+
+    def counted() -> Any:
+        reads.append(None)
+        return real_read()
+
+    monkeypatch.setattr(world.store, "read", counted)
+    authz = world.rds.service.authz
+    scope = Scope(ACCOUNT, REGION, f"arn:aws:iam::{ACCOUNT}:user/t")
+
+    def facts(operation: str, params: dict[str, Any]) -> tuple[Any, Any]:
+        entry = authz[operation]
+        assert entry.resource_tags is not None and entry.conditions is not None
+        return entry.resource_tags(scope, params), entry.conditions(scope, params)
+
+    # The tags and the condition keys of one request come from one read of the cluster.
+    tags, keys = facts("ModifyDBCluster", {"DBClusterIdentifier": "c1"})
+    assert tags == {"team": "a"} and keys["rds:cluster-tag/team"] == "a"
+    assert len(reads) == 1
+    # Another request (another params object, however equal) reads again.
+    facts("ModifyDBCluster", {"DBClusterIdentifier": "c1"})
+    assert len(reads) == 2
+    tags, keys = facts("ModifyDBInstance", {"DBInstanceIdentifier": "c1-w"})
+    assert keys["rds:DatabaseEngine"] == "aurora-postgresql" and len(reads) == 3
+    # A describe of all of them names no resource: nothing to read.
+    assert facts("DescribeDBClusters", {}) == ({}, {})
+    assert facts("DescribeDBInstances", {}) == ({}, {})
+    assert len(reads) == 3
+    # Absent ones are looked up (and found absent) once too.
+    assert facts("ModifyDBCluster", {"DBClusterIdentifier": "nope"}) == ({}, {})
+    assert len(reads) == 4

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from warden.policy import ContextValue
-from warden.services.context import AuthzEntry, Scope, request_tags
+from warden.services.context import AuthzEntry, RequestMemo, Scope, request_tags
 from warden.store.db import Store
 
 from . import repository as repo
@@ -94,14 +94,23 @@ class RdsLookup:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        # The authorizer asks for a request's resource tags and condition keys in turn: one
+        # read serves both.
+        self._memo: RequestMemo[Any] = RequestMemo()
 
     def cluster(self, scope: Scope, value: Any) -> Cluster | None:
+        ident = _ident(value)
+        if ident == "*":  # none named (DescribeDBClusters of all): no identifier is "*"
+            return None
         with self._store.read() as conn:
-            return repo.cluster(conn, scope.account_id, scope.region, _ident(value))
+            return repo.cluster(conn, scope.account_id, scope.region, ident)
 
     def instance(self, scope: Scope, value: Any) -> tuple[Instance, Cluster | None] | None:
+        ident = _ident(value)
+        if ident == "*":
+            return None
         with self._store.read() as conn:
-            found = repo.instance(conn, scope.account_id, scope.region, _ident(value))
+            found = repo.instance(conn, scope.account_id, scope.region, ident)
             if found is None:
                 return None
             cluster = repo.cluster_by_id(conn, found.cluster_id) if found.cluster_id else None
@@ -116,12 +125,26 @@ class RdsLookup:
             ),
         )
 
+    def _cluster_of(self, scope: Scope, params: Mapping[str, Any]) -> Cluster | None:
+        name = params.get("DBClusterIdentifier")
+        found: Cluster | None = self._memo.get(params, "cluster", lambda: self.cluster(scope, name))
+        return found
+
+    def _instance_of(
+        self, scope: Scope, params: Mapping[str, Any]
+    ) -> tuple[Instance, Cluster | None] | None:
+        name = params.get("DBInstanceIdentifier")
+        found: tuple[Instance, Cluster | None] | None = self._memo.get(
+            params, "instance", lambda: self.instance(scope, name)
+        )
+        return found
+
     def cluster_tags(self, scope: Scope, params: Mapping[str, Any]) -> Mapping[str, str]:
-        found = self.cluster(scope, params.get("DBClusterIdentifier"))
+        found = self._cluster_of(scope, params)
         return found.tag_map() if found is not None else {}
 
     def cluster_keys(self, scope: Scope, params: Mapping[str, Any]) -> Mapping[str, ContextValue]:
-        found = self.cluster(scope, params.get("DBClusterIdentifier"))
+        found = self._cluster_of(scope, params)
         keys: dict[str, ContextValue] = {}
         if found is not None:
             keys.update({f"{_P}cluster-tag/{k}": v for k, v in found.tags})
@@ -139,11 +162,11 @@ class RdsLookup:
         )
 
     def instance_tags(self, scope: Scope, params: Mapping[str, Any]) -> Mapping[str, str]:
-        found = self.instance(scope, params.get("DBInstanceIdentifier"))
+        found = self._instance_of(scope, params)
         return found[0].tag_map() if found is not None else {}
 
     def instance_keys(self, scope: Scope, params: Mapping[str, Any]) -> Mapping[str, ContextValue]:
-        found = self.instance(scope, params.get("DBInstanceIdentifier"))
+        found = self._instance_of(scope, params)
         return _instance_keys(*found) if found is not None else {}
 
     def create_instance_resources(self, scope: Scope, params: Mapping[str, Any]) -> Sequence[str]:
@@ -163,6 +186,12 @@ class RdsLookup:
     # -- tagging -------------------------------------------------------------------------
 
     def _named(self, scope: Scope, params: Mapping[str, Any]) -> Cluster | Instance | None:
+        found: Cluster | Instance | None = self._memo.get(
+            params, "named", lambda: self._read_named(scope, params)
+        )
+        return found
+
+    def _read_named(self, scope: Scope, params: Mapping[str, Any]) -> Cluster | Instance | None:
         name = str(params.get("ResourceName", ""))
         kind = name.split(":")[5] if name.count(":") >= 6 else ""
         if kind == "cluster":

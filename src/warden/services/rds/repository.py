@@ -7,13 +7,14 @@ meanwhile (a delete during a create) wins and the reconciler acts on it at its n
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from warden.store.prepared import Prepared
 from warden.store.schema import rds_clusters as clusters_t
 from warden.store.schema import rds_events as events_t
 from warden.store.schema import rds_instances as instances_t
@@ -55,7 +56,7 @@ def volume_values(volume: Volume) -> dict[str, Any]:
     }
 
 
-def _volume(row: RowMapping, owner: str) -> Volume | None:
+def _volume(row: Mapping[Any, Any], owner: str) -> Volume | None:
     if row["port"] is None:
         return None
     return Volume(
@@ -73,7 +74,7 @@ def _volume(row: RowMapping, owner: str) -> Volume | None:
     )
 
 
-def _cluster(row: RowMapping) -> Cluster:
+def _cluster(row: Mapping[Any, Any]) -> Cluster:
     volume = _volume(row, row["resource_id"])
     if volume is None:  # pragma: no cover - NOT NULL columns
         raise ValueError("a cluster row without its volume")
@@ -93,7 +94,7 @@ def _cluster(row: RowMapping) -> Cluster:
     )
 
 
-def _master_secret(row: RowMapping) -> MasterSecret | None:
+def _master_secret(row: Mapping[Any, Any]) -> MasterSecret | None:
     if row["master_secret_name"] is None:
         return None
     return MasterSecret(
@@ -112,7 +113,7 @@ def master_secret_values(secret: MasterSecret | None) -> dict[str, Any]:
     }
 
 
-def _instance(row: RowMapping) -> Instance:
+def _instance(row: Mapping[Any, Any]) -> Instance:
     return Instance(
         resource_id=row["resource_id"],
         account_id=row["account_id"],
@@ -153,17 +154,51 @@ def insert_cluster(conn: Connection, cluster: Cluster) -> None:
     )
 
 
+# The reads every describe call and authorization makes, compiled once (store.prepared).
+_CLUSTER = Prepared(
+    sa.select(clusters_t).where(
+        clusters_t.c.account_id == sa.bindparam("account"),
+        clusters_t.c.region == sa.bindparam("region"),
+        clusters_t.c.identifier == sa.bindparam("identifier"),
+    )
+)
+_CLUSTERS = Prepared(
+    sa.select(clusters_t)
+    .where(
+        clusters_t.c.account_id == sa.bindparam("account"),
+        clusters_t.c.region == sa.bindparam("region"),
+    )
+    .order_by(clusters_t.c.identifier)
+)
+_INSTANCE = Prepared(
+    sa.select(instances_t).where(
+        instances_t.c.account_id == sa.bindparam("account"),
+        instances_t.c.region == sa.bindparam("region"),
+        instances_t.c.identifier == sa.bindparam("identifier"),
+    )
+)
+_INSTANCES = Prepared(
+    sa.select(instances_t)
+    .where(
+        instances_t.c.account_id == sa.bindparam("account"),
+        instances_t.c.region == sa.bindparam("region"),
+    )
+    .order_by(instances_t.c.identifier)
+)
+
+
 def cluster(
     conn: Connection, account_id: str, region: str, identifier: str, *, for_update: bool = False
 ) -> Cluster | None:
+    if not for_update:
+        found = _CLUSTER.first(conn, account=account_id, region=region, identifier=identifier)
+        return None if found is None else _cluster(found)
     query = sa.select(clusters_t).where(
         clusters_t.c.account_id == account_id,
         clusters_t.c.region == region,
         clusters_t.c.identifier == identifier,
     )
-    if for_update:
-        query = query.with_for_update()
-    row = conn.execute(query).mappings().first()
+    row = conn.execute(query.with_for_update()).mappings().first()
     return None if row is None else _cluster(row)
 
 
@@ -177,9 +212,9 @@ def clusters(
     conn: Connection, account_id: str | None = None, region: str | None = None
 ) -> list[Cluster]:
     """The clusters of one account and region (all of them when not given)."""
-    query = sa.select(clusters_t).order_by(clusters_t.c.identifier)
     if account_id is not None:
-        query = query.where(clusters_t.c.account_id == account_id, clusters_t.c.region == region)
+        return [_cluster(r) for r in _CLUSTERS.rows(conn, account=account_id, region=region)]
+    query = sa.select(clusters_t).order_by(clusters_t.c.identifier)
     return [_cluster(row) for row in conn.execute(query).mappings()]
 
 
@@ -228,23 +263,24 @@ def insert_instance(conn: Connection, instance: Instance) -> None:
 def instance(
     conn: Connection, account_id: str, region: str, identifier: str, *, for_update: bool = False
 ) -> Instance | None:
+    if not for_update:
+        found = _INSTANCE.first(conn, account=account_id, region=region, identifier=identifier)
+        return None if found is None else _instance(found)
     query = sa.select(instances_t).where(
         instances_t.c.account_id == account_id,
         instances_t.c.region == region,
         instances_t.c.identifier == identifier,
     )
-    if for_update:
-        query = query.with_for_update()
-    row = conn.execute(query).mappings().first()
+    row = conn.execute(query.with_for_update()).mappings().first()
     return None if row is None else _instance(row)
 
 
 def instances(
     conn: Connection, account_id: str | None = None, region: str | None = None
 ) -> list[Instance]:
-    query = sa.select(instances_t).order_by(instances_t.c.identifier)
     if account_id is not None:
-        query = query.where(instances_t.c.account_id == account_id, instances_t.c.region == region)
+        return [_instance(r) for r in _INSTANCES.rows(conn, account=account_id, region=region)]
+    query = sa.select(instances_t).order_by(instances_t.c.identifier)
     return [_instance(row) for row in conn.execute(query).mappings()]
 
 

@@ -11,13 +11,12 @@ resource type (``*``).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from warden.core.clock import Clock
 from warden.policy import ContextValue
-from warden.services.context import AuthzEntry, Scope
+from warden.services.context import AuthzEntry, RequestMemo, Scope
 from warden.store.db import Store
 
 from . import repository as repo
@@ -113,17 +112,11 @@ class SecretLookup:
         self._store = store
         self._clock = clock
         # The authorizer asks for the resource, its policy, its tags and its condition keys
-        # of the same request in turn: one read serves them all. The memo holds the request's
-        # own params object (compared by identity), so it never serves another request.
-        self._memo = threading.local()
+        # of the same request in turn: one read serves them all.
+        self._memo: RequestMemo[SecretRecord | None] = RequestMemo()
 
     def record(self, scope: Scope, params: Mapping[str, Any]) -> SecretRecord | None:
-        memo = getattr(self._memo, "last", None)
-        if memo is not None and memo[0] is params:
-            return memo[1]  # type: ignore[no-any-return]
-        found = self._read(scope, params)
-        self._memo.last = (params, found)
-        return found
+        return self._memo.get(params, "secret", lambda: self._read(scope, params))
 
     def _read(self, scope: Scope, params: Mapping[str, Any]) -> SecretRecord | None:
         secret_id = params.get("SecretId")
