@@ -327,7 +327,8 @@ class AwsEndpoint:
         # hand-offs. Everything else (writes, which may wait for the write lock) on a worker.
         started = pipeline.start(req)
         if pipeline.light(started):
-            return pipeline.finish(started)
+            with self._runtime.store.snapshot():  # the call's reads: one snapshot
+                return pipeline.finish(started)
         return await loop.run_in_executor(executor, pipeline.finish, started)
 
 

@@ -152,6 +152,19 @@ class Store:
             with conn.begin():
                 yield conn
 
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """The reads this thread makes inside share one read transaction, so they see one
+        state of the store and pay for one BEGIN and COMMIT (a plain read call on the
+        server's event loop reads a secret, its versions and its KMS key: one snapshot).
+        Only a reading thread may use it: a ``begin()`` inside would not see the reads'
+        snapshot change. On PostgreSQL each read stays a transaction of its own."""
+        if self._readers is None:
+            yield
+            return
+        with self._readers.shared():
+            yield
+
     def close(self) -> None:
         if self._readers is not None:
             self._readers.close()
@@ -248,8 +261,25 @@ class _Readers:
         self._closed = False
 
     @contextmanager
+    def shared(self) -> Iterator[None]:
+        """Reads on this thread inside join one transaction (``Store.snapshot``)."""
+        local = self._local
+        if getattr(local, "reading", False):  # inside a read already: its reads stay as they are
+            yield
+            return
+        with self.transaction():
+            local.shared = True
+            try:
+                yield
+            finally:
+                local.shared = False
+
+    @contextmanager
     def transaction(self) -> Iterator[Connection]:
         local = self._local
+        if getattr(local, "shared", False):  # in a snapshot: its transaction, ended by it
+            yield local.conn
+            return
         if getattr(local, "reading", False):  # nested: a connection just for this one
             with self._engine.connect() as other:
                 other.execution_options(**{_READ_ONLY: True})

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine.interfaces import DBAPIModule
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ClauseElement, Insert, Select
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -41,7 +42,8 @@ class _Compiled:
     positional: bool
     binds: tuple[Processor, ...]
     columns: tuple[str, ...]
-    results: tuple[Processor, ...]
+    # The result columns SQLAlchemy converts (name, position, processor); the rest as read.
+    converting: tuple[tuple[str, int, Callable[[Any], Any]], ...]
     values_group: str | None = None  # an INSERT's "(?, ?, ...)", repeatable for more rows
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
@@ -52,10 +54,10 @@ class _Compiled:
         return converted if self.positional else dict(zip(self.names, converted, strict=True))
 
     def row(self, raw: Sequence[Any]) -> Row:
-        return {
-            name: value if proc is None else proc(value)
-            for name, value, proc in zip(self.columns, raw, self.results, strict=True)
-        }
+        out = dict(zip(self.columns, raw, strict=True))
+        for name, index, proc in self.converting:
+            out[name] = proc(raw[index])
+        return out
 
 
 class Prepared:
@@ -90,14 +92,24 @@ class Prepared:
             positional=bool(dialect.positional),
             binds=tuple(_bind(compiled.binds[n].type, dialect) for n in names),
             columns=tuple(str(c.key) for c in selected),
-            results=tuple(_result(c.type, dialect) for c in selected),
+            converting=tuple(
+                (str(c.key), i, proc)
+                for i, c in enumerate(selected)
+                if (proc := _result(c.type, dialect)) is not None
+            ),
         )
 
     def rows(self, conn: Connection, **values: Any) -> list[Row]:
         compiled = self._for(conn.dialect)
-        with _cursor(conn, compiled.sql) as cursor:
+        cursor = _open_cursor(conn)
+        try:
             cursor.execute(compiled.sql, compiled.parameters(values))
-            return [compiled.row(raw) for raw in cursor.fetchall()]
+            raw_rows = cursor.fetchall()
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _driver_error(conn, compiled.sql, cursor, exc) from exc
+        finally:
+            _close(cursor)
+        return [compiled.row(raw) for raw in raw_rows]
 
     def first(self, conn: Connection, **values: Any) -> Row | None:
         found = self.rows(conn, **values)
@@ -160,27 +172,40 @@ def _values_group(statement: ClauseElement, sql: str) -> str | None:
     return group
 
 
-@contextmanager
-def _cursor(conn: Connection, sql: str) -> Iterator[Any]:
-    """A driver cursor in ``conn``'s transaction; driver errors become SQLAlchemy's, as from
-    ``Connection.execute`` (a lost connection is invalidated, never reused)."""
+def _open_cursor(conn: Connection) -> Any:
+    """A driver cursor in ``conn``'s transaction."""
     if not conn.in_transaction() or conn.info.get(READING) is False:
         raise RuntimeError("prepared statements run inside Store.read() or Store.begin()")
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+def _close(cursor: Any) -> None:
+    with suppress(Exception):
+        cursor.close()
+
+
+def _driver_error(conn: Connection, sql: str, cursor: Any, exc: DBAPIModule.Error) -> Exception:
+    """A driver error as SQLAlchemy raises it from ``Connection.execute`` (a lost connection
+    is invalidated, never reused)."""
     dbapi_error = conn.dialect.loaded_dbapi.Error
-    driver = conn.connection.driver_connection
-    cursor = driver.cursor()  # type: ignore[union-attr]
+    lost = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
+    if lost:
+        conn.invalidate(exc)
+    return DBAPIError.instance(
+        sql, None, exc, dbapi_error, connection_invalidated=lost, dialect=conn.dialect
+    )
+
+
+@contextmanager
+def _cursor(conn: Connection, sql: str) -> Iterator[Any]:
+    """A driver cursor in ``conn``'s transaction; driver errors become SQLAlchemy's."""
+    cursor = _open_cursor(conn)
     try:
         yield cursor
-    except dbapi_error as exc:
-        lost = conn.dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
-        if lost:
-            conn.invalidate(exc)
-        raise DBAPIError.instance(
-            sql, None, exc, dbapi_error, connection_invalidated=lost, dialect=conn.dialect
-        ) from exc
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise _driver_error(conn, sql, cursor, exc) from exc
     finally:
-        with suppress(Exception):
-            cursor.close()
+        _close(cursor)
 
 
 # The dialect's own variant of a type converts for its driver (SQLite keeps timestamps as text).

@@ -329,3 +329,38 @@ def test_plain_postgresql_urls_use_psycopg(pg_url: str) -> None:
     with Store.open(pg_url.replace("postgresql+psycopg://", "postgresql://")) as store:
         assert store.dialect == "postgresql"
         assert store.engine.driver == "psycopg"
+
+
+def test_a_snapshot_serves_the_reads_inside_from_one_transaction(store: Store) -> None:
+    with store.begin() as conn:
+        _account(conn)
+        _user(conn, "u1", "one")
+
+    def users() -> tuple[sa.Connection, int]:
+        with store.read() as conn:
+            return conn, len(conn.execute(sa.select(schema.iam_users)).all())
+
+    def add(user_id: str, name: str) -> None:  # another thread, as another request would
+        def write() -> None:
+            with store.begin() as conn:
+                _user(conn, user_id, name)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer.join()
+
+    sqlite = store.dialect == "sqlite"
+    with store.snapshot():
+        first, seen = users()
+        assert seen == 1
+        add("u2", "two")
+        second, seen = users()
+        # SQLite: the same transaction, so the same state; PostgreSQL: reads of their own.
+        assert (second is first, seen) == ((True, 1) if sqlite else (False, 2))
+    assert users()[1] == 2
+    # A caller's error inside ends the snapshot; the next reads go on as before.
+    with pytest.raises(LookupError), store.snapshot():
+        users()
+        raise LookupError("not found")
+    add("u3", "three")
+    assert users()[1] == 3
