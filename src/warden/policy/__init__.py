@@ -12,7 +12,7 @@ Public API::
 
 from .compiled import CompiledPolicy, PolicyCache
 from .compiled_set import CompiledSet, compile_set
-from .context import ContextValue, RequestContext
+from .context import ContextValue, Deferred, RequestContext
 from .decision import Decision, DeferredDecision, Effect, PolicyType, denial_message
 from .document import PolicyDocument, parse_document
 from .engine import evaluate
@@ -27,6 +27,7 @@ __all__ = [
     "CompiledSet",
     "ContextValue",
     "Decision",
+    "Deferred",
     "DeferredDecision",
     "Effect",
     "MatchedStatement",

@@ -1,12 +1,12 @@
 """The request context a decision is made for: action, resources, principal, keys.
 
 ``keys`` holds the condition context keys (``aws:SourceIp``, ``aws:TagKeys``, …) as
-plain Python values; they are normalised into strings the way IAM compares them:
-booleans ``"true"``/``"false"``, numbers in decimal, datetimes as ISO 8601 UTC, bytes
-as base64. Lookup is case-insensitive (when two keys differ only in case, the later
-one counts). A list value is a multivalued key (even with one element); an empty list
-or ``None`` is an absent key. ``aws:PrincipalArn`` and ``aws:PrincipalAccount``
-default to the principal fields.
+plain Python values (or ``Deferred`` ones, read on first lookup); they are normalised
+into strings the way IAM compares them: booleans ``"true"``/``"false"``, numbers in
+decimal, datetimes as ISO 8601 UTC, bytes as base64. Lookup is case-insensitive (when
+two keys differ only in case, the later one counts). A list value is a multivalued key
+(even with one element); an empty list or ``None`` is an absent key.
+``aws:PrincipalArn`` and ``aws:PrincipalAccount`` default to the principal fields.
 
 Normalisation happens per key, on its first lookup, not at construction: a decision
 over conditionless statements never pays for it, and one over a few conditions pays
@@ -22,7 +22,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 ContextScalar = str | bool | int | float | datetime | bytes
-ContextValue = ContextScalar | Sequence[ContextScalar] | None
+
+
+class Deferred:
+    """A key's value that costs a read to know (KMS's ``kms:ResourceAliases`` on every use
+    of a key through a service): read once, on the first lookup of the key, so a decision
+    whose conditions never name it never pays for it."""
+
+    __slots__ = ("_read",)
+
+    def __init__(self, read: Callable[[], ContextScalar | Sequence[ContextScalar] | None]) -> None:
+        self._read = read
+
+    def __call__(self) -> ContextScalar | Sequence[ContextScalar] | None:
+        return self._read()
+
+
+ContextValue = ContextScalar | Sequence[ContextScalar] | Deferred | None
 
 _UNSEEN = object()
 
@@ -52,6 +68,8 @@ class _Table:
 
     def _normalise(self, name: str) -> tuple[str, ...] | None:
         raw = self.raw.get(name)
+        if type(raw) is Deferred:
+            raw = raw()
         found: tuple[str, ...] | None
         if type(raw) is str:  # the common case, without the ABC checks below
             found = (raw,)

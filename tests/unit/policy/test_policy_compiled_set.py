@@ -9,6 +9,7 @@ from warden.policy import (
     CompiledPolicy,
     CompiledSet,
     Decision,
+    Deferred,
     DeferredDecision,
     Effect,
     PolicyType,
@@ -124,3 +125,37 @@ def test_plans_are_per_action_and_case_insensitive() -> None:
     assert compiled.evaluate(_ctx("s3:getobject")).allowed
     assert compiled.evaluate(_ctx("S3:GETOBJECT")).allowed
     assert not compiled.evaluate(_ctx("s3:PutObject")).allowed
+
+
+def test_a_deferred_value_is_read_once_and_only_when_a_condition_names_it() -> None:
+    reads: list[str] = []
+
+    def aliases() -> list[str]:
+        reads.append("read")
+        return ["alias/a", "alias/b"]
+
+    named = {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/b"}}
+    plain = _policy("p", _allow("A", "kms:Decrypt"))
+    assert evaluate(
+        _ctx("kms:Decrypt", **{"kms:ResourceAliases": Deferred(aliases)}), identity=[plain]
+    ).allowed
+    assert reads == []  # no condition named it
+    both = _policy(
+        "q",
+        _allow("A", "kms:Decrypt", condition=named),
+        {"Sid": "D", "Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*",
+         "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/x"}}},
+    )  # fmt: skip
+    decided = evaluate(
+        _ctx("kms:Decrypt", **{"kms:ResourceAliases": Deferred(aliases)}), identity=[both]
+    )
+    assert decided.allowed and reads == ["read"]  # two conditions, one read, multivalued
+
+
+def test_a_deferred_value_that_fails_fails_closed() -> None:
+    def broken() -> str:
+        raise RuntimeError("the store is gone")
+
+    allow = _policy("p", {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": TAGGED})
+    ctx = _ctx(**{"aws:PrincipalTag/team": Deferred(broken)})
+    assert evaluate(ctx, identity=[allow]).effect is Effect.IMPLICIT_DENY

@@ -12,7 +12,7 @@ import botocore.session
 import pytest
 from kms_support import ACCOUNT, ADMIN, REGION, Env, make_env
 
-from warden.policy import Decision, Effect, PolicyType
+from warden.policy import Decision, Deferred, Effect, PolicyType
 from warden.services.context import CallContext, Scope
 from warden.services.kms.errors import AccessDeniedException
 from warden.services.kms.handlers import Kms
@@ -251,3 +251,40 @@ def test_without_a_key_access_check_a_caller_is_refused(env: Env) -> None:
             account_id=ACCOUNT, region=REGION, ciphertext_blob=made.ciphertext_blob,
             encryption_context={}, caller=caller,
         )  # fmt: skip
+
+
+def test_a_service_use_of_a_key_reads_its_aliases_only_if_a_condition_asks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[Mapping[str, Any]] = []
+
+    def access(ctx: CallContext, action: str, resource: str, **kw: Any) -> Decision:
+        seen.append(kw["condition_keys"])
+        return Decision(Effect.ALLOWED)
+
+    env = make_env(tmp_path)
+    try:
+        kms = Kms(env.store, env.ring, env.clock, env.ids, access=access)
+        key_id = str(kms.service.handlers["CreateKey"](env.ctx(), {})["KeyMetadata"]["KeyId"])
+        kms.service.handlers["CreateAlias"](
+            env.ctx(), {"AliasName": "alias/auth", "TargetKeyId": key_id}
+        )
+        common: dict[str, Any] = {"account_id": ACCOUNT, "region": REGION}
+        made = kms.data_keys.generate_data_key(
+            key_id=key_id, managed_alias="aws/rds", encryption_context={}, **common
+        )
+        reads: list[str] = []
+        real = kms.keys.aliases_of
+        monkeypatch.setattr(kms.keys, "aliases_of", lambda k: reads.append(k) or real(k))
+        kms.data_keys.decrypt_data_key(
+            ciphertext_blob=made.ciphertext_blob,
+            encryption_context={},
+            caller=env.ctx(),
+            **common,
+        )
+        (keys,) = seen
+        aliases = keys["kms:ResourceAliases"]
+        assert isinstance(aliases, Deferred) and reads == []  # authorized without the read
+        assert aliases() == ["alias/auth"] and reads == [key_id]  # a condition would read it
+    finally:
+        env.store.close()

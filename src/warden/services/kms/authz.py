@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from warden.core.arn import Arn
-from warden.policy import Decision, Effect, PolicyType, denial_message
+from warden.policy import Decision, Deferred, Effect, PolicyType, denial_message
 from warden.services.context import AuthzEntry, CallContext, Scope
 
 from . import blob as blobs
@@ -64,7 +64,9 @@ class Target:
     aliases: tuple[str, ...] = ()
 
 
-def key_keys(key: Key | None, alias: str | None, aliases: Sequence[str]) -> dict[str, Any]:
+def key_keys(
+    key: Key | None, alias: str | None, aliases: Sequence[str] | Deferred
+) -> dict[str, Any]:
     """The ``kms:`` condition keys that describe the key itself."""
     out: dict[str, Any] = {}
     if key is not None:
@@ -74,7 +76,9 @@ def key_keys(key: Key | None, alias: str | None, aliases: Sequence[str]) -> dict
                 "kms:KeyUsage": key.key_usage,
                 "kms:KeyOrigin": ORIGIN,
                 "kms:MultiRegion": False,
-                "kms:ResourceAliases": list(aliases),
+                "kms:ResourceAliases": (
+                    aliases if isinstance(aliases, Deferred) else list(aliases)
+                ),
             }
         )
     if alias is not None:

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 
 from warden.core.errors import AwsError
 from warden.core.redacted import Redacted
+from warden.policy import Deferred
 from warden.services.context import CallContext
 from warden.services.ports import DataKey, KeyAccessDenied, KeyUnavailable
 
@@ -52,7 +53,8 @@ class KmsDataKeys:
             return
         keys = {
             "kms:ViaService": f"{via or caller.service}.{key.region}.amazonaws.com",
-            **key_keys(key, None, self._keys.aliases_of(key.key_id)),
+            # Read only should a condition name kms:ResourceAliases.
+            **key_keys(key, None, Deferred(lambda: list(self._keys.aliases_of(key.key_id)))),
             **context_keys(context),
         }
         target = Target(arn=key.arn, key=key, alias=None, policy=key.policy)
