@@ -46,6 +46,8 @@ DURATION = float(os.environ.get("BENCH_SECONDS", "8"))
 CALLS: dict[str, Callable[[Any], Any]] = {
     "sts:GetCallerIdentity": lambda c: c["sts"].get_caller_identity(),
     "iam:ListUsers": lambda c: c["iam"].list_users(),
+    # A describe call; no cluster exists on either server, so both answer an empty list.
+    "rds:DescribeDBClusters": lambda c: c["rds"].describe_db_clusters(),
 }
 
 
@@ -59,7 +61,7 @@ def _clients(target: dict[str, str]) -> dict[str, Any]:
     }
     if target.get("ca"):
         kw["verify"] = target["ca"]
-    return {s: boto3.client(s, **kw) for s in ("sts", "iam")}
+    return {s: boto3.client(s, **kw) for s in ("sts", "iam", "rds")}
 
 
 WARM_UP = 20  # calls per client before the measured ones: connections, botocore's caches
@@ -217,6 +219,7 @@ def in_process(warden: Warden, n: int = 3000) -> dict[str, float]:
         for name, service, body in (
             ("sts:GetCallerIdentity", "sts", b"Action=GetCallerIdentity&Version=2011-06-15"),
             ("iam:ListUsers", "iam", b"Action=ListUsers&Version=2010-05-08"),
+            ("rds:DescribeDBClusters", "rds", b"Action=DescribeDBClusters&Version=2014-10-31"),
         ):
             aws = AWSRequest(
                 method="POST",

@@ -29,7 +29,8 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -156,7 +157,8 @@ class Store:
     def snapshot(self) -> Iterator[None]:
         """The reads this thread makes inside share one read transaction, so they see one
         state of the store and pay for one BEGIN and COMMIT (a plain read call on the
-        server's event loop reads a secret, its versions and its KMS key: one snapshot).
+        server's event loop reads a secret, its versions and its KMS key: one snapshot);
+        the first read begins it, so a call that reads nothing pays nothing.
         Only a reading thread may use it: a ``begin()`` inside would not see the reads'
         snapshot change. On PostgreSQL each read stays a transaction of its own."""
         if self._readers is None:
@@ -237,6 +239,14 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
         cursor.close()
 
 
+@dataclass
+class _Share:
+    """A snapshot's transaction: opened on ``stack`` by its first read."""
+
+    stack: ExitStack
+    conn: Connection | None = None
+
+
 class _Readers:
     """One read-only SQLite connection per thread, from an unpooled engine of its own.
 
@@ -262,23 +272,31 @@ class _Readers:
 
     @contextmanager
     def shared(self) -> Iterator[None]:
-        """Reads on this thread inside join one transaction (``Store.snapshot``)."""
+        """Reads on this thread inside join one transaction (``Store.snapshot``), begun by
+        the first of them (a call that reads nothing begins none) and ended here."""
         local = self._local
-        if getattr(local, "reading", False):  # inside a read already: its reads stay as they are
-            yield
+        if getattr(local, "reading", False) or getattr(local, "share", None) is not None:
+            yield  # inside a read or a snapshot already: its reads stay as they are
             return
-        with self.transaction():
-            local.shared = True
+        with ExitStack() as stack:
+            local.share = _Share(stack)
             try:
                 yield
             finally:
-                local.shared = False
+                local.share = None
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         local = self._local
-        if getattr(local, "shared", False):  # in a snapshot: its transaction, ended by it
-            yield local.conn
+        share: _Share | None = getattr(local, "share", None)
+        if share is not None:  # in a snapshot: its transaction, which ends with it
+            if share.conn is None:
+                local.share = None  # the transaction below is a plain one, kept open ...
+                try:
+                    share.conn = share.stack.enter_context(self.transaction())
+                finally:
+                    local.share = share  # ... until the snapshot's stack closes it
+            yield share.conn
             return
         if getattr(local, "reading", False):  # nested: a connection just for this one
             with self._engine.connect() as other:

@@ -17,7 +17,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from warden.store import schema
+from warden.store import db, schema
 from warden.store.db import MIGRATIONS_DIR, Store, upgrade
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
@@ -364,3 +364,31 @@ def test_a_snapshot_serves_the_reads_inside_from_one_transaction(store: Store) -
         raise LookupError("not found")
     add("u3", "three")
     assert users()[1] == 3
+
+
+def test_a_snapshot_begins_at_its_first_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite's (on PostgreSQL each read in a snapshot stays a transaction of its own).
+    with Store.open(f"sqlite:///{tmp_path / 'warden.db'}") as store:
+
+        def read_settings() -> None:
+            with store.read() as conn:
+                conn.execute(sa.select(schema.settings)).all()
+
+        read_settings()  # this thread's reader connection is open
+        sent: list[str] = []
+        real = db._on_driver
+
+        def recorded(conn: sa.Connection, driver: object, sql: str) -> None:
+            sent.append(sql)
+            real(conn, driver, sql)
+
+        monkeypatch.setattr(db, "_on_driver", recorded)
+        with store.snapshot():
+            pass
+        assert sent == []  # nothing read: no transaction
+        with store.snapshot(), store.snapshot():  # a snapshot inside one is the same one
+            for _ in range(3):
+                read_settings()
+        assert sent == ["BEGIN DEFERRED", "COMMIT"]
