@@ -26,8 +26,10 @@ ContextScalar = str | bool | int | float | datetime | bytes
 
 class Deferred:
     """A key's value that costs a read to know (KMS's ``kms:ResourceAliases`` on every use
-    of a key through a service): read once, on the first lookup of the key, so a decision
-    whose conditions never name it never pays for it."""
+    of a key through a service): read on the first lookup of the key (again on the next,
+    should that read fail: the condition that asked fails closed), so a decision whose
+    conditions never name it never pays for it. A decision's deciding statements are
+    worked out when first asked for, so the read may come after ``evaluate`` returns."""
 
     __slots__ = ("_read",)
 

@@ -25,7 +25,14 @@ from warden.policy.decision import Decision, Effect, denial_message
 from warden.protocol.dispatch import Wire
 from warden.protocol.specs import ServiceSpec
 from warden.protocol.wire import ParsedCall, WireRequest, WireResponse
-from warden.services.context import AuthzEntry, CallContext, Scope, ServiceHandlers, request_tags
+from warden.services.context import (
+    AuthzEntry,
+    CallContext,
+    Scope,
+    ServiceHandlers,
+    end_request,
+    request_tags,
+)
 from warden.services.iam.authorizer import Authorizer, RequestFacts
 from warden.services.iam.identity import CredentialProblem, Identities
 from warden.sigv4 import SignatureInfo, SigningKeys, SigV4Error, extract, verify
@@ -204,6 +211,8 @@ class Pipeline:
             except Exception:
                 log.exception("internal failure, request %s", request_id)
                 error = InternalFailure(message="An internal error occurred.")
+            finally:
+                end_request()  # the authz lookups' memos let go of this call's params
         if error is not None:
             response = self._wire.serialize_error(trace.spec, error, request_id)
         if not started.unaudited:

@@ -8,6 +8,7 @@ call is authenticated and authorized; never mutated.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,10 +23,17 @@ class RequestMemo(Generic[T]):
     """What an authz lookup read for the request being authorized, so that the resource, its
     tags and its condition keys of one request cost one read. Per thread; an entry holds the
     request's own params object (compared by identity, and kept alive by the entry, so no
-    later request's params can take its id) and serves no other request."""
+    later request's params can take its id) and serves no other request. ``end_request``
+    drops this thread's entries once the call is answered: params may carry a password."""
 
     def __init__(self) -> None:
         self._local = threading.local()
+        with _MEMOS_LOCK:
+            _MEMOS.add(self)
+
+    def forget(self) -> None:
+        """Drop this thread's entry."""
+        self._local.last = None
 
     def get(self, params: Mapping[str, Any], key: Hashable, read: Callable[[], T]) -> T:
         last = getattr(self._local, "last", None)
@@ -35,6 +43,18 @@ class RequestMemo(Generic[T]):
         if key not in found:
             found[key] = read()
         return found[key]
+
+
+_MEMOS: weakref.WeakSet[RequestMemo[Any]] = weakref.WeakSet()
+_MEMOS_LOCK = threading.Lock()
+
+
+def end_request() -> None:
+    """The call this thread was serving is answered: every memo forgets it."""
+    with _MEMOS_LOCK:
+        memos = list(_MEMOS)
+    for memo in memos:
+        memo.forget()
 
 
 class Pager(Protocol):

@@ -19,6 +19,8 @@ Invariants:
   engine, so readers never take a writer's place in the pool): opening a pooled connection and
   its transaction costs more than a small query. A nested ``read()`` on the same thread gets
   a fresh connection; connections of threads that ended are closed when a new thread asks.
+  Inside a ``snapshot()`` the thread's reads share one transaction instead (a ``fresh`` read,
+  for a cache that must not fill from an older view, still gets one of its own).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -93,6 +95,9 @@ class Store:
         lock would stall every request the server is serving."""
         if _on_event_loop():
             raise RuntimeError("a writing transaction must not run on the event loop")
+        if self._readers is not None and self._readers.sharing():
+            # Its write would be invisible to the snapshot's later reads.
+            raise RuntimeError("a writing transaction must not run inside a snapshot")
         hooks: list[Callable[[], None]] = []
         with self._writing() as conn:
             self._after_commit[conn] = hooks
@@ -137,10 +142,13 @@ class Store:
             self._writer.release()
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """One read-only transaction: a consistent snapshot; any write in it fails."""
+    def read(self, *, fresh: bool = False) -> Iterator[Connection]:
+        """One read-only transaction: a consistent snapshot; any write in it fails. Inside a
+        ``snapshot()`` it is the snapshot's, unless ``fresh``: a read that fills a cache its
+        invalidation guards (IAM's policy sets) must see the store as of now, not as of the
+        snapshot's first read."""
         if self._readers is not None:
-            with self._readers.transaction() as conn:
+            with self._readers.transaction(fresh=fresh) as conn:
                 yield conn
             return
         with self.engine.connect() as conn:
@@ -158,9 +166,12 @@ class Store:
         """The reads this thread makes inside share one read transaction, so they see one
         state of the store and pay for one BEGIN and COMMIT (a plain read call on the
         server's event loop reads a secret, its versions and its KMS key: one snapshot);
-        the first read begins it, so a call that reads nothing pays nothing.
-        Only a reading thread may use it: a ``begin()`` inside would not see the reads'
-        snapshot change. On PostgreSQL each read stays a transaction of its own."""
+        the first read begins it, so a call that reads nothing pays nothing. A ``begin()``
+        inside is refused (the snapshot's later reads would not see its write). A read that
+        fails in the database ends the snapshot's transaction (a later read begins another);
+        the final COMMIT of a snapshot whose reads all succeeded cannot fail the call (its
+        answer is made; the failure is logged). On PostgreSQL each read stays a transaction
+        of its own."""
         if self._readers is None:
             yield
             return
@@ -243,8 +254,16 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
 class _Share:
     """A snapshot's transaction: opened on ``stack`` by its first read."""
 
-    stack: ExitStack
+    stack: ExitStack = field(default_factory=ExitStack)
     conn: Connection | None = None
+
+    def end(self, exc: BaseException | None) -> None:
+        """End the open transaction (COMMIT, or as ``exc`` ends it); ready for another."""
+        stack, self.stack, self.conn = self.stack, ExitStack(), None
+        if exc is None:
+            stack.close()
+        else:
+            stack.__exit__(type(exc), exc, exc.__traceback__)
 
 
 class _Readers:
@@ -257,7 +276,9 @@ class _Readers:
     on every read of every request. SQLAlchemy statements and ``Prepared`` ones alike run
     inside the driver's transaction; ``Prepared`` refuses a reader connection outside a
     read (``READING``). A read the caller's own error ended is rolled back; one the
-    database failed closes its connection (the next read opens a fresh one)."""
+    database failed closes its connection (the next read opens a fresh one). Inside a
+    snapshot (``shared``) the reads are one transaction: a caller's error ends it only when
+    it leaves the snapshot; a database failure ends it at once."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = sa.create_engine(
@@ -275,28 +296,42 @@ class _Readers:
         """Reads on this thread inside join one transaction (``Store.snapshot``), begun by
         the first of them (a call that reads nothing begins none) and ended here."""
         local = self._local
-        if getattr(local, "reading", False) or getattr(local, "share", None) is not None:
+        if getattr(local, "reading", False) or self.sharing():
             yield  # inside a read or a snapshot already: its reads stay as they are
             return
-        with ExitStack() as stack:
-            local.share = _Share(stack)
-            try:
-                yield
-            finally:
-                local.share = None
+        share = local.share = _Share()
+        try:
+            yield
+        except BaseException as exc:
+            local.share = None
+            share.end(exc)
+            raise
+        local.share = None
+        try:
+            share.end(None)
+        except sa.exc.DBAPIError:  # the reads were made; the connection is gone with it
+            log.exception("ending a read snapshot failed")
+
+    def sharing(self) -> bool:
+        """Whether this thread is inside a ``snapshot()``."""
+        return getattr(self._local, "share", None) is not None
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self, *, fresh: bool = False) -> Iterator[Connection]:
         local = self._local
         share: _Share | None = getattr(local, "share", None)
-        if share is not None:  # in a snapshot: its transaction, which ends with it
+        if share is not None and not fresh:  # in a snapshot: its transaction, ending with it
             if share.conn is None:
                 local.share = None  # the transaction below is a plain one, kept open ...
                 try:
                     share.conn = share.stack.enter_context(self.transaction())
                 finally:
-                    local.share = share  # ... until the snapshot's stack closes it
-            yield share.conn
+                    local.share = share  # ... until the snapshot ends it
+            try:
+                yield share.conn
+            except sa.exc.SQLAlchemyError as exc:
+                share.end(exc)  # the database failed: drop the connection, as a read does
+                raise
             return
         if getattr(local, "reading", False):  # nested: a connection just for this one
             with self._engine.connect() as other:

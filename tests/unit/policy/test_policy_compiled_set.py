@@ -159,3 +159,11 @@ def test_a_deferred_value_that_fails_fails_closed() -> None:
     allow = _policy("p", {"Effect": "Allow", "Action": "*", "Resource": "*", "Condition": TAGGED})
     ctx = _ctx(**{"aws:PrincipalTag/team": Deferred(broken)})
     assert evaluate(ctx, identity=[allow]).effect is Effect.IMPLICIT_DENY
+    # A Deny whose condition cannot be read applies: unread is not "does not match".
+    deny = _policy(
+        "q",
+        {"Effect": "Allow", "Action": "*", "Resource": "*"},
+        {"Sid": "D", "Effect": "Deny", "Action": "*", "Resource": "*", "Condition": TAGGED},
+    )
+    denied = evaluate(_ctx(**{"aws:PrincipalTag/team": Deferred(broken)}), identity=[deny])
+    assert (denied.effect, denied.deciding) == (Effect.EXPLICIT_DENY, ("q#D",))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -344,3 +345,27 @@ def test_resource_policies_union_and_deny(store: Store) -> None:
         fay, action, [secret], _facts(resource_tags={"env": "prod"}, resource_policies=[])
     )
     assert d.allowed
+
+
+def test_a_revocation_applies_at_once_to_a_call_reading_from_a_snapshot(store: Store) -> None:
+    """A call's snapshot began before another thread revoked a permission; the policies the
+    call loads after the invalidation are the store's as of now, and nothing older is cached."""
+    auth = Authorizer(store, FixedClock(NOW))
+    alice = _user(store, "alice")
+    _inline(store, "user", alice.user_id, "p", _allow("s3:GetObject"))
+    assert auth.decide(alice, "s3:GetObject", ["*"]).allowed
+    auth.invalidate()  # the cached set gone: the next decision loads
+
+    def revoke() -> None:
+        with store.begin() as conn:
+            conn.execute(iam_inline_policies.delete())
+        auth.invalidate()
+
+    with store.snapshot():
+        with store.read() as conn:  # the call's first read: the snapshot begins
+            conn.execute(iam_users.select()).all()
+        worker = threading.Thread(target=revoke)
+        worker.start()
+        worker.join()
+        assert auth.decide(alice, "s3:GetObject", ["*"]).effect is Effect.IMPLICIT_DENY
+    assert auth.decide(alice, "s3:GetObject", ["*"]).effect is Effect.IMPLICIT_DENY

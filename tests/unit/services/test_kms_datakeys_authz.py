@@ -275,7 +275,12 @@ def test_a_service_use_of_a_key_reads_its_aliases_only_if_a_condition_asks(
         )
         reads: list[str] = []
         real = kms.keys.aliases_of
-        monkeypatch.setattr(kms.keys, "aliases_of", lambda k: reads.append(k) or real(k))
+
+        def counted(key: str) -> Sequence[str]:
+            reads.append(key)
+            return real(key)
+
+        monkeypatch.setattr(kms.keys, "aliases_of", counted)
         kms.data_keys.decrypt_data_key(
             ciphertext_blob=made.ciphertext_blob,
             encryption_context={},

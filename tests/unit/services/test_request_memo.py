@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from warden.services.context import RequestMemo
+from warden.services.context import RequestMemo, end_request
 
 
 def test_one_read_per_request_and_key() -> None:
     memo: RequestMemo[str] = RequestMemo()
     reads: list[str] = []
 
-    def read(what: str) -> Any:
-        return lambda: reads.append(what) or what
+    def read(what: str) -> Callable[[], str]:
+        def reader() -> str:
+            reads.append(what)
+            return what
+
+        return reader
 
     params: dict[str, Any] = {"Id": "a"}
     assert memo.get(params, "x", read("x1")) == "x1"
@@ -37,3 +42,11 @@ def test_threads_do_not_share_entries() -> None:
     worker.join()
     assert seen == ["other"]
     assert memo.get(params, "k", lambda: "unused") == "main"
+
+
+def test_end_request_lets_go_of_the_params() -> None:
+    memo: RequestMemo[str] = RequestMemo()
+    params: dict[str, Any] = {"MasterUserPassword": "not kept"}
+    memo.get(params, "k", lambda: "read")
+    end_request()
+    assert memo.get(params, "k", lambda: "read again") == "read again"

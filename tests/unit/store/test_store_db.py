@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -392,3 +393,26 @@ def test_a_snapshot_begins_at_its_first_read(
             for _ in range(3):
                 read_settings()
         assert sent == ["BEGIN DEFERRED", "COMMIT"]
+
+
+def test_a_database_failure_inside_a_snapshot_ends_only_its_transaction(tmp_path: Path) -> None:
+    with Store.open(f"sqlite:///{tmp_path / 'warden.db'}") as store:
+        with store.begin() as conn:
+            _account(conn)
+        with store.snapshot():
+            with pytest.raises(DBAPIError), store.read() as conn:
+                # What a lost connection looks like (Prepared invalidates it, then raises).
+                conn.invalidate()
+                raise sa.exc.OperationalError("SELECT 1", None, sqlite3.OperationalError("gone"))
+            # Caught by the caller, as the pipeline does: the next read begins afresh.
+            with store.read() as conn:
+                assert len(conn.execute(sa.select(schema.accounts)).all()) == 1
+        with store.read() as conn:
+            assert len(conn.execute(sa.select(schema.accounts)).all()) == 1
+        # Inside a snapshot nothing is written: the snapshot's reads would not see it.
+        with (
+            pytest.raises(RuntimeError, match="inside a snapshot"),
+            store.snapshot(),
+            store.begin(),
+        ):
+            pass

@@ -149,7 +149,7 @@ class Identities:
             )
             .where(access_keys.c.access_key_id == akid, access_keys.c.status == "Active")
         )
-        with self._store.read() as conn:
+        with self._store.read(fresh=True) as conn:
             row = conn.execute(query).mappings().first()
         if row is None:
             return None
@@ -189,7 +189,7 @@ class Identities:
             )
             .where(sts_credentials.c.access_key_id == akid)
         )
-        with self._store.read() as conn:
+        with self._store.read(fresh=True) as conn:
             row = conn.execute(query).mappings().first()
         if row is None:
             return None

@@ -114,7 +114,7 @@ class PolicySets:
         )
 
     def _load_role_policies(self, role_id: str) -> PolicySet:
-        with self._store.read() as conn:
+        with self._store.read(fresh=True) as conn:
             role = conn.execute(
                 sa.select(iam_roles.c.permissions_boundary_arn, iam_roles.c.tags).where(
                     iam_roles.c.role_id == role_id
@@ -134,7 +134,7 @@ class PolicySets:
         return PolicySet(tuple(identity), boundary, _tags(role.tags))
 
     def _load_user_policies(self, user_id: str) -> PolicySet:
-        with self._store.read() as conn:
+        with self._store.read(fresh=True) as conn:
             user = conn.execute(
                 sa.select(iam_users.c.permissions_boundary_arn, iam_users.c.tags).where(
                     iam_users.c.user_id == user_id

@@ -96,7 +96,9 @@ class RdsLookup:
         self._store = store
         # The authorizer asks for a request's resource tags and condition keys in turn: one
         # read serves both.
-        self._memo: RequestMemo[Any] = RequestMemo()
+        self._clusters: RequestMemo[Cluster | None] = RequestMemo()
+        self._instances: RequestMemo[tuple[Instance, Cluster | None] | None] = RequestMemo()
+        self._named_ones: RequestMemo[Cluster | Instance | None] = RequestMemo()
 
     def cluster(self, scope: Scope, value: Any) -> Cluster | None:
         ident = _ident(value)
@@ -127,17 +129,13 @@ class RdsLookup:
 
     def _cluster_of(self, scope: Scope, params: Mapping[str, Any]) -> Cluster | None:
         name = params.get("DBClusterIdentifier")
-        found: Cluster | None = self._memo.get(params, "cluster", lambda: self.cluster(scope, name))
-        return found
+        return self._clusters.get(params, "cluster", lambda: self.cluster(scope, name))
 
     def _instance_of(
         self, scope: Scope, params: Mapping[str, Any]
     ) -> tuple[Instance, Cluster | None] | None:
         name = params.get("DBInstanceIdentifier")
-        found: tuple[Instance, Cluster | None] | None = self._memo.get(
-            params, "instance", lambda: self.instance(scope, name)
-        )
-        return found
+        return self._instances.get(params, "instance", lambda: self.instance(scope, name))
 
     def cluster_tags(self, scope: Scope, params: Mapping[str, Any]) -> Mapping[str, str]:
         found = self._cluster_of(scope, params)
@@ -186,10 +184,7 @@ class RdsLookup:
     # -- tagging -------------------------------------------------------------------------
 
     def _named(self, scope: Scope, params: Mapping[str, Any]) -> Cluster | Instance | None:
-        found: Cluster | Instance | None = self._memo.get(
-            params, "named", lambda: self._read_named(scope, params)
-        )
-        return found
+        return self._named_ones.get(params, "named", lambda: self._read_named(scope, params))
 
     def _read_named(self, scope: Scope, params: Mapping[str, Any]) -> Cluster | Instance | None:
         name = str(params.get("ResourceName", ""))
