@@ -155,36 +155,26 @@ def insert_cluster(conn: Connection, cluster: Cluster) -> None:
 
 
 # The reads every describe call and authorization makes, compiled once (store.prepared).
-_CLUSTER = Prepared(
-    sa.select(clusters_t).where(
-        clusters_t.c.account_id == sa.bindparam("account"),
-        clusters_t.c.region == sa.bindparam("region"),
-        clusters_t.c.identifier == sa.bindparam("identifier"),
+def _in_account(table: Table) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        table.c.account_id == sa.bindparam("account"), table.c.region == sa.bindparam("region")
     )
-)
-_CLUSTERS = Prepared(
-    sa.select(clusters_t)
-    .where(
-        clusters_t.c.account_id == sa.bindparam("account"),
-        clusters_t.c.region == sa.bindparam("region"),
+
+
+def _named(table: Table) -> Prepared:
+    """The row of one identifier in an account and region."""
+    return Prepared(
+        sa.select(table).where(_in_account(table), table.c.identifier == sa.bindparam("identifier"))
     )
-    .order_by(clusters_t.c.identifier)
-)
-_INSTANCE = Prepared(
-    sa.select(instances_t).where(
-        instances_t.c.account_id == sa.bindparam("account"),
-        instances_t.c.region == sa.bindparam("region"),
-        instances_t.c.identifier == sa.bindparam("identifier"),
-    )
-)
-_INSTANCES = Prepared(
-    sa.select(instances_t)
-    .where(
-        instances_t.c.account_id == sa.bindparam("account"),
-        instances_t.c.region == sa.bindparam("region"),
-    )
-    .order_by(instances_t.c.identifier)
-)
+
+
+def _all_in(table: Table) -> Prepared:
+    """The rows of an account and region, by identifier."""
+    return Prepared(sa.select(table).where(_in_account(table)).order_by(table.c.identifier))
+
+
+_CLUSTER, _CLUSTERS = _named(clusters_t), _all_in(clusters_t)
+_INSTANCE, _INSTANCES = _named(instances_t), _all_in(instances_t)
 
 
 def cluster(
