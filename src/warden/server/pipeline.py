@@ -198,6 +198,12 @@ class Pipeline:
 
     def finish(self, started: Started) -> WireResponse:
         """Authorize, handle, serialize; one audit record whatever happened."""
+        try:
+            return self._finish(started)
+        finally:
+            end_request()  # the authz lookups' memos let go of this call's params
+
+    def _finish(self, started: Started) -> WireResponse:
         error, trace, request_id = started.error, started.trace, started.request_id
         if error is None and started.authn is not None and started.spec is not None:
             try:
@@ -211,8 +217,6 @@ class Pipeline:
             except Exception:
                 log.exception("internal failure, request %s", request_id)
                 error = InternalFailure(message="An internal error occurred.")
-            finally:
-                end_request()  # the authz lookups' memos let go of this call's params
         if error is not None:
             response = self._wire.serialize_error(trace.spec, error, request_id)
         if not started.unaudited:
@@ -296,15 +300,23 @@ class Pipeline:
             raise NotImplementedOperation(
                 message=f"warden does not implement {call.service}:{call.operation}"
             )
+        # The caller's policies before the resource's reads: a cache miss then reads them
+        # before those begin the call's snapshot (a fresh read inside one needs a
+        # connection of its own).
+        policies = None if entry.always_allowed else self._authorizer.policies(authn.principal)
         resources = tuple(
             entry.resources(Scope(self._account_id, authn.region, authn.principal.arn), call.params)
         )
         trace.resources, trace.read_only = resources, entry.read_only
-        if entry.always_allowed:
+        if policies is None:
             decision = Decision(Effect.ALLOWED)
         else:
             decision = self._authorizer.decide(
-                authn.principal, entry.action, resources, self._facts(authn, entry, trace)
+                authn.principal,
+                entry.action,
+                resources,
+                self._facts(authn, entry, trace),
+                policies=policies,
             )
         trace.decision = decision.audit_name
         if not decision.allowed:

@@ -309,7 +309,7 @@ class _Readers:
         local.share = None
         try:
             share.end(None)
-        except sa.exc.DBAPIError:  # the reads were made; the connection is gone with it
+        except sa.exc.SQLAlchemyError:  # the reads were made; the connection is gone with it
             log.exception("ending a read snapshot failed")
 
     def sharing(self) -> bool:
@@ -327,10 +327,12 @@ class _Readers:
                     share.conn = share.stack.enter_context(self.transaction())
                 finally:
                     local.share = share  # ... until the snapshot ends it
+            opened = share.conn
             try:
-                yield share.conn
+                yield opened
             except sa.exc.SQLAlchemyError as exc:
-                share.end(exc)  # the database failed: drop the connection, as a read does
+                if share.conn is opened:  # the database failed: drop it, as a read does
+                    share.end(exc)
                 raise
             return
         if getattr(local, "reading", False):  # nested: a connection just for this one

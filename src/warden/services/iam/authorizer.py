@@ -62,15 +62,26 @@ class Authorizer:
         """An IAM write happened: re-read policies at the next decision."""
         self._sets.invalidate()
 
+    def policies(self, principal: Principal) -> PolicySet:
+        """The principal's policies (cached; a miss reads them afresh)."""
+        if principal.type is PrincipalType.IAM_USER:
+            return self._sets.for_user(principal.user_id)
+        if principal.type is PrincipalType.ASSUMED_ROLE and principal.role_id:
+            return self._sets.for_role(principal.role_id)
+        return EMPTY  # root: allowed by evaluate(is_root=True); others: nothing
+
     def decide(
         self,
         principal: Principal,
         action: str,
         resources: Sequence[str],
         facts: RequestFacts | None = None,
+        *,
+        policies: PolicySet | None = None,
     ) -> Decision:
+        """``policies``: the principal's, if the caller has read them (``policies()``)."""
         facts = facts or RequestFacts("", True, self._clock.now(), "us-east-1")
-        policies = self._policies(principal)
+        policies = policies if policies is not None else self.policies(principal)
         try:
             session = (
                 self._sets.session(principal.session_policy) if principal.session_policy else None
@@ -98,13 +109,6 @@ class Authorizer:
             resource_account=principal.account_id,
             resource_policy_required=facts.resource_policy_required,
         )
-
-    def _policies(self, principal: Principal) -> PolicySet:
-        if principal.type is PrincipalType.IAM_USER:
-            return self._sets.for_user(principal.user_id)
-        if principal.type is PrincipalType.ASSUMED_ROLE and principal.role_id:
-            return self._sets.for_role(principal.role_id)
-        return EMPTY  # root: allowed by evaluate(is_root=True); others: nothing
 
 
 def global_keys(

@@ -19,14 +19,13 @@ one lookup.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from warden.core.arn import Arn
 from warden.policy import Decision, Deferred, Effect, PolicyType, denial_message
-from warden.services.context import AuthzEntry, CallContext, Scope
+from warden.services.context import AuthzEntry, CallContext, RequestMemo, Scope
 
 from . import blob as blobs
 from . import repository
@@ -122,7 +121,8 @@ def require(
 class KmsAuthz:
     def __init__(self, keys: Keys) -> None:
         self._keys = keys
-        self._memo = threading.local()
+        # The resource, its policy, tags and keys of one request: one read.
+        self._memo: RequestMemo[Target] = RequestMemo()
 
     # -- resolving what a request names --------------------------------------------------
 
@@ -152,18 +152,14 @@ class KmsAuthz:
         return self.target(scope.account_id, scope.region, parsed.key_id)
 
     def _resolve(self, scope: Scope, params: Mapping[str, Any], member: str) -> Target:
-        last = getattr(self._memo, "last", None)
-        if last is not None and last[0] is params and last[1] == member:
-            found: Target = last[2]
-            return found
+        return self._memo.get(params, member, lambda: self._read_target(scope, params, member))
+
+    def _read_target(self, scope: Scope, params: Mapping[str, Any], member: str) -> Target:
         if member == "Blob":
-            target = self._blob_target(scope, params.get("CiphertextBlob"))
-        elif member == "AliasName":
-            target = self._alias_target(scope, params.get("AliasName"))
-        else:
-            target = self.target(scope.account_id, scope.region, str(params.get(member, "")))
-        self._memo.last = (params, member, target)
-        return target
+            return self._blob_target(scope, params.get("CiphertextBlob"))
+        if member == "AliasName":
+            return self._alias_target(scope, params.get("AliasName"))
+        return self.target(scope.account_id, scope.region, str(params.get(member, "")))
 
     def _alias_target(self, scope: Scope, name: Any) -> Target:
         with self._keys.store.read() as conn:
