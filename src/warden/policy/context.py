@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 ContextScalar = str | bool | int | float | datetime | bytes
+PlainValue = ContextScalar | Sequence[ContextScalar] | None
 
 
 class Deferred:
@@ -33,14 +34,14 @@ class Deferred:
 
     __slots__ = ("_read",)
 
-    def __init__(self, read: Callable[[], ContextScalar | Sequence[ContextScalar] | None]) -> None:
+    def __init__(self, read: Callable[[], PlainValue]) -> None:
         self._read = read
 
-    def __call__(self) -> ContextScalar | Sequence[ContextScalar] | None:
+    def __call__(self) -> PlainValue:
         return self._read()
 
 
-ContextValue = ContextScalar | Sequence[ContextScalar] | Deferred | None
+ContextValue = PlainValue | Deferred
 
 _UNSEEN = object()
 

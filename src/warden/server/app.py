@@ -59,7 +59,7 @@ from warden.store.keyring import PAGINATION, KeyRing
 from .audit import AuditWriter
 from .datadir import Settings, check_private
 from .instance_ca import DataDirCa
-from .pipeline import Pipeline
+from .pipeline import Pipeline, Started
 from .resource_access import AuthorizerKeyAccess, AuthorizerSecretAccess
 from .tls import TlsPaths
 from .workers import Scheduled, Workers
@@ -85,6 +85,12 @@ class Runtime:
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(32, thread_name_prefix="api")
     )
+
+    def finish_light(self, started: Started) -> WireResponse:
+        """The rest of a plain read call (``Pipeline.light``) on this thread, its reads in
+        one store snapshot: how the server finishes such a call on its event loop."""
+        with self.store.snapshot():
+            return self.pipeline.finish(started)
 
     def close(self) -> None:
         self.workers.stop()
@@ -327,8 +333,7 @@ class AwsEndpoint:
         # hand-offs. Everything else (writes, which may wait for the write lock) on a worker.
         started = pipeline.start(req)
         if pipeline.light(started):
-            with self._runtime.store.snapshot():  # the call's reads: one snapshot
-                return pipeline.finish(started)
+            return self._runtime.finish_light(started)
         return await loop.run_in_executor(executor, pipeline.finish, started)
 
 

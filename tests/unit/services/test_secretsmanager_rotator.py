@@ -352,6 +352,16 @@ def test_an_executor_passes_the_ring_on_while_work_is_left(rig: Rig) -> None:
     assert not rig.executor.run_once()
 
 
+def _until_blocked(bell: Doorbell, waiters: int) -> None:
+    """Until ``waiters`` threads block in ``bell.wait`` (no public API tells: CPython's
+    Condition queue), for 30 s at most."""
+    waiting = bell._cond._waiters  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 30.0
+    while len(waiting) < waiters and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert len(waiting) == waiters
+
+
 def test_a_ring_wakes_one_waiting_executor() -> None:
     bell = Doorbell()
     woken: list[str] = []
@@ -364,10 +374,7 @@ def test_a_ring_wakes_one_waiting_executor() -> None:
     threads = [threading.Thread(target=wait, args=(n,), daemon=True) for n in ("a", "b")]
     for t in threads:
         t.start()
-    deadline = time.monotonic() + 30.0
-    while len(waiting) < 2 and time.monotonic() < deadline:
-        time.sleep(0.001)
-    assert len(waiting) == 2
+    _until_blocked(bell, 2)
     bell.ring()
     assert len(waiting) == 1  # notify() took one waiter off the queue, under the lock
     bell.ring()
@@ -381,11 +388,7 @@ def test_a_closed_doorbell_ends_every_wait() -> None:
     results: list[bool] = []
     waiter = threading.Thread(target=lambda: results.append(bell.wait(0, 3600)), daemon=True)
     waiter.start()
-    waiting = bell._cond._waiters  # type: ignore[attr-defined]  # CPython's Condition queue
-    deadline = time.monotonic() + 30.0
-    while not waiting and time.monotonic() < deadline:
-        time.sleep(0.001)
-    assert waiting  # blocked in wait(): close() itself must end it
+    _until_blocked(bell, 1)  # blocked in wait(): close() itself must end it
     bell.close()
     waiter.join(timeout=30)
     assert not waiter.is_alive() and results == [False]
