@@ -4,7 +4,9 @@ Both servers run on this machine on loopback ports, both with authentication on:
 warden always (SigV4, the authorizer, a durable audit trail); moto with its IAM checks
 turned on by ``INITIAL_NO_AUTH_ACTION_COUNT`` (the setup calls pass, every later call is
 checked). The same boto3 calls (retries off) go to each at 1 and 16 concurrent clients
-(separate processes, so the client's GIL is not the limit). A separate in-process
+(separate processes, so the client's GIL is not the limit), side by side: the clients drive
+the two servers in turns of ``SLICE`` seconds, so the machine's changes of speed during a
+run (this one's vary up to twofold) reach both servers alike. A separate in-process
 measurement times warden's server-side work per request (route, parse, verify,
 authorize, handler, serialize, audit enqueue) without HTTP, by replaying a signed
 request through the pipeline.
@@ -65,22 +67,40 @@ def _clients(target: dict[str, str]) -> dict[str, Any]:
 
 
 WARM_UP = 20  # calls per client before the measured ones: connections, botocore's caches
+SLICE = 1.0  # seconds each server is driven before the clients turn to the other
+_turns: Any = None  # the barrier every client (and the conductor) meets at each turn
 
 
-def _worker(args: tuple[dict[str, str], str, float]) -> tuple[list[float], float]:
-    """Latencies of the measured calls, and the CPU seconds this client spent on them."""
-    target, call, until = args
-    clients = _clients(target)
+def _join(barrier: Any) -> None:
+    global _turns
+    _turns = barrier
+
+
+def _worker(args: tuple[list[dict[str, str]], str, int]) -> list[tuple[list[float], float]]:
+    """Per target: the latencies of the measured calls and the CPU seconds this client spent
+    on them. The clients drive one target at a time, in turns of ``SLICE`` seconds, all
+    together: every turn begins when each client (and the conductor) has finished the last
+    call of the turn before, so no call to one server overlaps a turn of the other."""
+    targets, call, turns = args
+    clients = [_clients(t) for t in targets]
     fn = CALLS[call]
-    for _ in range(WARM_UP):
-        fn(clients)
-    lat: list[float] = []
-    cpu = time.process_time()
-    while time.time() < until:
-        t0 = time.perf_counter()
-        fn(clients)
-        lat.append(time.perf_counter() - t0)
-    return lat, time.process_time() - cpu
+    for c in clients:
+        for _ in range(WARM_UP):
+            fn(c)
+    out: list[tuple[list[float], float]] = [([], 0.0) for _ in targets]
+    for turn in range(turns):
+        i = turn % len(targets)
+        lat, cpu_total = out[i]
+        _turns.wait(60)
+        until = time.monotonic() + SLICE
+        cpu = time.process_time()
+        while time.monotonic() < until:
+            t0 = time.perf_counter()
+            fn(clients[i])
+            lat.append(time.perf_counter() - t0)
+        out[i] = (lat, cpu_total + time.process_time() - cpu)
+    _turns.wait(60)
+    return out
 
 
 def cpu_seconds(pid: int) -> float:
@@ -90,27 +110,46 @@ def cpu_seconds(pid: int) -> float:
 
 
 def measure(
-    target: dict[str, str], call: str, clients: int, server_pid: int | None = None
-) -> dict[str, float]:
-    """Throughput and latency of ``call`` at ``clients``; the clients' CPU per measured
-    call, and with ``server_pid`` the server's (all its threads, warm-up calls counted)."""
-    until = time.time() + DURATION + 3.0
-    server_before = cpu_seconds(server_pid) if server_pid else 0.0
-    with mp.get_context("spawn").Pool(clients) as pool:
-        done = pool.map(_worker, [(target, call, until)] * clients)
-    server = cpu_seconds(server_pid) - server_before if server_pid else 0.0
-    results = [r for r, _ in done]
-    lat = sorted(x for r in results for x in r)
-    # Throughput over the measured window: every client ran until the same deadline.
-    window = max(sum(r) for r in results)
-    return {
-        "rps": len(lat) / window,
-        "p50_ms": statistics.median(lat) * 1000,
-        "p99_ms": lat[int(len(lat) * 0.99) - 1] * 1000,
-        "n": len(lat),
-        "client_cpu_ms": sum(cpu for _, cpu in done) / len(lat) * 1000,
-        "server_cpu_ms": server / (len(lat) + clients * WARM_UP) * 1000,
-    }
+    targets: list[dict[str, str]], call: str, clients: int, server_pid: int
+) -> list[dict[str, float]]:
+    """Throughput and latency of ``call`` at ``clients`` for each target, measured side by
+    side: the clients take turns between the targets (``_worker``), ``DURATION`` seconds
+    each in all, so a change in the machine's speed during the run reaches both alike.
+    Also the clients' CPU per measured call, and for the first target the CPU of the
+    process ``server_pid`` (all its threads) over that target's turns."""
+    ctx = mp.get_context("spawn")
+    turns = len(targets) * max(1, round(DURATION / SLICE))
+    barrier = ctx.Barrier(clients + 1)
+    server = 0.0
+    with ctx.Pool(clients, initializer=_join, initargs=(barrier,)) as pool:
+        pending = pool.map_async(_worker, [(targets, call, turns)] * clients)
+        for turn in range(turns):
+            barrier.wait(120)  # the clients are warm (first turn) or the last turn is over
+            if turn % len(targets) == 0:
+                before = cpu_seconds(server_pid)
+            elif turn % len(targets) == 1:
+                server += cpu_seconds(server_pid) - before
+        barrier.wait(120)
+        if turns % len(targets) == 1:
+            server += cpu_seconds(server_pid) - before
+        done = pending.get(120)
+    out = []
+    for i in range(len(targets)):
+        results = [r[i] for r in done]
+        lat = sorted(x for r, _ in results for x in r)
+        # Throughput over the target's turns: every client ran through the same turns.
+        window = max(sum(r) for r, _ in results)
+        out.append(
+            {
+                "rps": len(lat) / window,
+                "p50_ms": statistics.median(lat) * 1000,
+                "p99_ms": lat[int(len(lat) * 0.99) - 1] * 1000,
+                "n": len(lat),
+                "client_cpu_ms": sum(cpu for _, cpu in results) / len(lat) * 1000,
+                "server_cpu_ms": server / len(lat) * 1000 if i == 0 else 0.0,
+            }
+        )
+    return out
 
 
 def _replay_worker(args: tuple[str, str, bytes, dict[str, str], float]) -> list[float]:
@@ -260,8 +299,7 @@ def main() -> None:
     try:
         for call in CALLS:
             for clients in (1, 16):
-                w = measure(w_target, call, clients, warden.proc.pid)
-                m = measure(m_target, call, clients)
+                w, m = measure([w_target, m_target], call, clients, warden.proc.pid)
                 rows.append((call, clients, w, m))
                 print(
                     call, clients, f"warden {w['rps']:.0f}/s", f"moto {m['rps']:.0f}/s", flush=True
@@ -283,8 +321,10 @@ def write_results(
         HEADING,
         "",
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"{time.strftime('%Y-%m-%d')}. Client and servers share the machine; {DURATION:.0f} s per cell;",
-        "clients are separate processes using boto3 (retries off). warden: HTTPS, SigV4, authorizer,",
+        f"{time.strftime('%Y-%m-%d')}. Client and servers share the machine. The clients are separate",
+        "processes using boto3 (retries off); they drive the two servers side by side, in turns of",
+        f"{SLICE:.0f} s, {DURATION:.0f} s each per cell (both servers stay up; a turn starts once every call of",
+        "the turn before is answered). warden: HTTPS, SigV4, authorizer,",
         "durable audit trail (SQLite WAL, synchronous=FULL, group commit). moto: `moto_server`, HTTP,",
         "IAM checks on via `INITIAL_NO_AUTH_ACTION_COUNT`, in memory.",
         "",
@@ -298,7 +338,7 @@ def write_results(
         )
     lines += [
         "",
-        "CPU per call in the warden runs (ms; the server's is all its threads, background workers",
+        "CPU per call in warden's turns (ms; the server's is all its threads, background workers",
         "included): a call's latency at one client is about the two added together.",
         "",
         "| call | clients | boto3 client | warden server |",

@@ -231,8 +231,8 @@ def throughput(warden: Any) -> dict[str, dict[str, float]]:
             "ca": warden.ca,
             "secret_id": w_id,
         }
-        out = {"warden": api.measure(w_target, GSV, 16, warden.proc.pid)}
-        out["moto"] = api.measure(m_target, GSV, 16)
+        w, m = api.measure([w_target, m_target], GSV, 16, warden.proc.pid)
+        out = {"warden": w, "moto": m}
         headers = {
             "Content-Type": "application/x-amz-json-1.1",
             "X-Amz-Target": "secretsmanager.GetSecretValue",
@@ -305,9 +305,10 @@ def write_results(
         f"| {GSV} | 16 | {w['rps']:.0f} | {w['p50_ms']:.2f} | {w['p99_ms']:.2f} | {m['rps']:.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | {w['rps'] / m['rps']:.2f}× |",
         "",
         "warden: HTTPS, SigV4, authorizer (identity + resource policies), KMS envelope decryption per",
-        "call, durable audit trail. moto: `moto_server`, HTTP, IAM checks on, in memory.",
+        "call, durable audit trail. moto: `moto_server`, HTTP, IAM checks on, in memory. The boto3",
+        f"clients drive the two servers side by side, in turns of {api.SLICE:.0f} s ({api.DURATION:.0f} s each).",
         "",
-        f"CPU per call in the warden run: {w['client_cpu_ms']:.2f} ms in the boto3 clients, {w['server_cpu_ms']:.2f} ms in warden's server (all",
+        f"CPU per call in warden's turns: {w['client_cpu_ms']:.2f} ms in the boto3 clients, {w['server_cpu_ms']:.2f} ms in warden's server (all",
         "its threads, its idle background workers included). The same two servers with 16 light clients (one",
         f"request signed once and replayed over urllib3, counted over {gsv['warden light']['seconds']:.0f} and {gsv['moto light']['seconds']:.0f} s): warden {light[0]:.0f} req/s",
         f"({light_cpu:.2f} ms of server CPU per call), moto {light[1]:.0f} req/s, {light[0] / light[1]:.2f}×. The target (≥ 3×) is set on the",
