@@ -385,10 +385,11 @@ class Pipeline:
     ) -> None:
         principal = trace.principal
         spec = trace.spec
+        now = self._clock.now()
         self._audit.record(
             AuditRecord(
-                event_id=self._ids.request_id(),
-                event_time=self._clock.now(),
+                event_id=self._ids.event_id(now),
+                event_time=now,
                 request_id=request_id,
                 account_id=self._account_id,
                 region=trace.region or self._default_region,
