@@ -30,6 +30,7 @@ import shutil
 import statistics
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -80,27 +81,34 @@ def _worker(args: tuple[list[dict[str, str]], str, int]) -> list[tuple[list[floa
     """Per target: the latencies of the measured calls and the CPU seconds this client spent
     on them. The clients drive one target at a time, in turns of ``SLICE`` seconds, all
     together: every turn begins when each client (and the conductor) has finished the last
-    call of the turn before, so no call to one server overlaps a turn of the other."""
+    call of the turn before, so no call to one server overlaps a turn of the other. The
+    first turn of each target is not measured (its connections may have idled out while
+    the slowest client warmed up)."""
     targets, call, turns = args
-    clients = [_clients(t) for t in targets]
-    fn = CALLS[call]
-    for c in clients:
-        for _ in range(WARM_UP):
-            fn(c)
-    out: list[tuple[list[float], float]] = [([], 0.0) for _ in targets]
-    for turn in range(turns):
-        i = turn % len(targets)
-        lat, cpu_total = out[i]
-        _turns.wait(60)
-        until = time.monotonic() + SLICE
-        cpu = time.process_time()
-        while time.monotonic() < until:
-            t0 = time.perf_counter()
-            fn(clients[i])
-            lat.append(time.perf_counter() - t0)
-        out[i] = (lat, cpu_total + time.process_time() - cpu)
-    _turns.wait(60)
-    return out
+    try:
+        clients = [_clients(t) for t in targets]
+        fn = CALLS[call]
+        for c in clients:
+            for _ in range(WARM_UP):
+                fn(c)
+        out: list[tuple[list[float], float]] = [([], 0.0) for _ in targets]
+        _turns.wait()  # everyone is warm: no time limit on the slowest to get there
+        for turn in range(turns):
+            i = turn % len(targets)
+            lat: list[float] = []
+            until = time.monotonic() + SLICE
+            cpu = time.process_time()
+            while time.monotonic() < until:
+                t0 = time.perf_counter()
+                fn(clients[i])
+                lat.append(time.perf_counter() - t0)
+            if turn >= len(targets):
+                out[i] = (out[i][0] + lat, out[i][1] + time.process_time() - cpu)
+            _turns.wait(60)
+        return out
+    except BaseException:
+        _turns.abort()  # the others stop waiting at once; the pool reports this error
+        raise
 
 
 def cpu_seconds(pid: int) -> float:
@@ -116,22 +124,26 @@ def measure(
     side: the clients take turns between the targets (``_worker``), ``DURATION`` seconds
     each in all, so a change in the machine's speed during the run reaches both alike.
     Also the clients' CPU per measured call, and for the first target the CPU of the
-    process ``server_pid`` (all its threads) over that target's turns."""
+    process ``server_pid`` (all its threads) over the measured turns of all the targets,
+    divided by the first target's calls: what it spends while the other target is driven
+    (idle work, the end of its last turn's audit batch) is counted against it."""
     ctx = mp.get_context("spawn")
-    turns = len(targets) * max(1, round(DURATION / SLICE))
+    measured = len(targets) * max(1, round(DURATION / SLICE))
+    turns = len(targets) + measured  # one unmeasured turn per target first
     barrier = ctx.Barrier(clients + 1)
-    server = 0.0
     with ctx.Pool(clients, initializer=_join, initargs=(barrier,)) as pool:
         pending = pool.map_async(_worker, [(targets, call, turns)] * clients)
-        for turn in range(turns):
-            barrier.wait(120)  # the clients are warm (first turn) or the last turn is over
-            if turn % len(targets) == 0:
-                before = cpu_seconds(server_pid)
-            elif turn % len(targets) == 1:
-                server += cpu_seconds(server_pid) - before
-        barrier.wait(120)
-        if turns % len(targets) == 1:
-            server += cpu_seconds(server_pid) - before
+        try:
+            barrier.wait()  # the clients are warm
+            for _ in range(len(targets)):
+                barrier.wait(120)
+            before = cpu_seconds(server_pid)
+            for _ in range(measured):
+                barrier.wait(120)
+            server = cpu_seconds(server_pid) - before
+        except threading.BrokenBarrierError:
+            pending.get(120)  # a client failed: its own error says why
+            raise
         done = pending.get(120)
     out = []
     for i in range(len(targets)):
@@ -338,8 +350,9 @@ def write_results(
         )
     lines += [
         "",
-        "CPU per call in warden's turns (ms; the server's is all its threads, background workers",
-        "included): a call's latency at one client is about the two added together.",
+        "CPU per call (ms): the clients' in warden's turns; the server's is all its threads over both",
+        "servers' turns (background workers included) divided by warden's calls. A call's latency at",
+        "one client is about the two added together.",
         "",
         "| call | clients | boto3 client | warden server |",
         "|---|---|---|---|",

@@ -49,8 +49,9 @@ class IdFactory(Protocol):
 
 class RandomIds:
     """Random ids. Secrets and access key ids come from the ``secrets`` module; request
-    ids need only be unique, not unguessable, so they come from a PRNG seeded from the
-    OS once (``uuid4`` costs a system call per id, a measurable share of a request)."""
+    and audit event ids need only be unique, not unguessable (nothing relies on their being
+    secret), so they come from a PRNG seeded from the OS once (``uuid4`` costs a system
+    call per id, a measurable share of a request)."""
 
     def __init__(self) -> None:
         self._prng = random.Random(secrets.randbits(128))

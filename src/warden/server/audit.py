@@ -1,7 +1,7 @@
 """The audit trail: one record per API call, allowed, denied or failed.
 
 Records are written by one background thread in batches (group commit): a batch
-lingers up to 20 ms for company and commits in one transaction, so the server
+lingers up to 50 ms for company and commits in one transaction, so the server
 pays one fsync per batch, not per call, and every record is durable within
 milliseconds of its call.
 ``flush`` blocks until everything accepted so far is committed (LookupEvents

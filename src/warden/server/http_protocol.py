@@ -15,17 +15,24 @@ close``, after which the client closes it.
 Writes: uvicorn writes a response's head and its body separately, and every write to a
 TLS transport is a TLS record and a ``send`` of its own. ``CoalescingTransport`` gathers
 the writes made in one turn of the event loop and passes them on as one at the end of the
-turn, so a response leaves in one record and one system call.
+turn, so a response leaves in one record and one system call. What is gathered leaves before
+anything that ends the connection's sending: ``close``, ``write_eof``, and the client's own
+end of stream (``eof_received``: on plain HTTP the transport closes itself right after it,
+which would drop a response answered in the same turn as the request).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 TLS_CLOSE_GRACE = 1.0  # seconds
+# A write this large goes through at once (after what is gathered): joining it to the rest
+# would copy it again for no saving.
+_WRITE_THROUGH = 64 * 1024
 
 
 class CoalescingTransport:
@@ -42,11 +49,20 @@ class CoalescingTransport:
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
             return
+        if len(data) >= _WRITE_THROUGH:
+            self.flush()
+            self._inner.write(data)
+            return
         if not self._pending:
-            self._loop.call_soon(self._flush)
+            self._loop.call_soon(self.flush)
         self._pending.append(bytes(data))
 
-    def _flush(self) -> None:
+    def writelines(self, lines: Iterable[bytes | bytearray | memoryview]) -> None:
+        for data in lines:
+            self.write(data)
+
+    def flush(self) -> None:
+        """Pass on what was gathered now (a no-op when nothing was)."""
         if self._pending:
             data = b"".join(self._pending) if len(self._pending) > 1 else self._pending[0]
             self._pending.clear()
@@ -57,11 +73,11 @@ class CoalescingTransport:
         return self._inner.get_write_buffer_size() + sum(map(len, self._pending))
 
     def close(self) -> None:
-        self._flush()
+        self.flush()
         self._inner.close()
 
     def write_eof(self) -> None:
-        self._flush()
+        self.flush()
         self._inner.write_eof()
 
     def abort(self) -> None:
@@ -74,8 +90,12 @@ class CoalescingTransport:
 
 class HttpProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        coalescing = CoalescingTransport(transport, self.loop)
-        super().connection_made(coalescing)  # type: ignore[arg-type]
+        self._coalescing = CoalescingTransport(transport, self.loop)
+        super().connection_made(self._coalescing)  # type: ignore[arg-type]
+
+    def eof_received(self) -> None:
+        self._coalescing.flush()
+        super().eof_received()
 
     def shutdown(self) -> None:
         if self.cycle is None or self.cycle.response_complete:

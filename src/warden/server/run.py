@@ -50,6 +50,7 @@ def serve(
         timeout_graceful_shutdown=10,
         server_header=False,
         http=HttpProtocol,  # shutdown does not wait on idle TLS clients (see http_protocol)
+        ws="none",  # no WebSocket endpoint: an upgrade request is answered as plain HTTP
     )
     server = uvicorn.Server(config)
     print(

@@ -60,10 +60,11 @@ async def _run(scenario: Scenario) -> tuple[list[bytes], bytes]:
 
 def test_the_writes_of_one_turn_leave_as_one_write() -> None:
     async def scenario(t: CoalescingTransport) -> None:
-        t.write(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n")
+        head = b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\n"
+        t.write(head)
         t.write(b"")  # nothing to send: no write
         t.write(memoryview(b"body"))
-        assert t.get_write_buffer_size() >= 4  # held until the end of the turn
+        assert t.get_write_buffer_size() == len(head) + 4  # held until the end of the turn
         await asyncio.sleep(0)
 
     writes, received = asyncio.run(_run(scenario))
@@ -95,12 +96,40 @@ def test_close_sends_what_was_written_before_it() -> None:
     assert received == b"last words"
 
 
+def test_write_eof_sends_what_was_written_before_it() -> None:
+    async def scenario(t: CoalescingTransport) -> None:
+        t.write(b"the end")
+        t.write_eof()  # in the same turn: the data goes before the end of stream
+
+    writes, received = asyncio.run(_run(scenario))
+    assert writes == [b"the end"]
+    assert received == b"the end"
+
+
+def test_writelines_and_large_writes_keep_the_order() -> None:
+    big = b"x" * (256 * 1024)
+
+    async def scenario(t: CoalescingTransport) -> None:
+        t.write(b"a")
+        t.writelines([b"b", b"c"])  # gathered like writes
+        await asyncio.sleep(0)
+        t.write(b"head ")
+        t.write(big)  # goes through at once, after what was gathered before it
+        assert t.get_write_buffer_size() >= 0
+        await asyncio.sleep(0)
+
+    writes, received = asyncio.run(_run(scenario))
+    assert writes == [b"abc", b"head ", big]
+    assert received == b"abchead " + big
+
+
 def test_abort_drops_what_is_pending() -> None:
     async def scenario(t: CoalescingTransport) -> None:
         t.write(b"sent")
         await asyncio.sleep(0)
         t.write(b"never sent")
         t.abort()
+        assert t.get_write_buffer_size() == 0  # nothing is held back for later
         await asyncio.sleep(0)  # the scheduled flush finds nothing to send
 
     writes, received = asyncio.run(_run(scenario))

@@ -52,7 +52,7 @@ def record(
     error_code: str | None = None,
     message: str | None = None,
 ) -> None:
-    event_id = ids.request_id()
+    event_id = ids.event_id(now)
     conn.execute(
         sa.insert(audit_events).values(
             event_id=event_id,
