@@ -97,6 +97,12 @@ class HttpProtocol(HttpToolsProtocol):
         self._coalescing.flush()
         super().eof_received()
 
+    def _unsupported_upgrade_warning(self) -> None:
+        # warden serves no WebSocket (``ws="none"``): a request asking to upgrade is answered
+        # as plain HTTP, without the two warnings uvicorn logs for each one, which any client
+        # could repeat at will.
+        return
+
     def shutdown(self) -> None:
         if self.cycle is None or self.cycle.response_complete:
             self.transport.close()

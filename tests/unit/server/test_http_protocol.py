@@ -5,6 +5,7 @@ before the transport closes on the client's end of stream)."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import ssl
 import threading
@@ -108,6 +109,26 @@ def test_a_client_that_half_closes_after_its_request_gets_the_answer(plain: int)
             answer = _read_all(sock)
         assert answer.startswith(b"HTTP/1.1 200 ")
         assert answer.endswith(b"\r\n\r\nhttp /half 3")
+
+
+def test_an_upgrade_request_is_answered_as_plain_http_without_warnings(
+    plain: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    with (
+        caplog.at_level(logging.WARNING),
+        socket.create_connection(("127.0.0.1", plain), timeout=10) as sock,
+    ):
+        sock.sendall(
+            b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        answer = b""
+        while not answer.endswith(b"http /ws 0"):
+            chunk = sock.recv(65536)
+            assert chunk, answer
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_over_tls_responses_arrive_whole_on_a_kept_alive_connection(
