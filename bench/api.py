@@ -335,8 +335,8 @@ def write_results(
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{time.strftime('%Y-%m-%d')}. Client and servers share the machine. The clients are separate",
         "processes using boto3 (retries off); they drive the two servers side by side, in turns of",
-        f"{SLICE:.0f} s, {DURATION:.0f} s each per cell (both servers stay up; a turn starts once every call of",
-        "the turn before is answered). warden: HTTPS, SigV4, authorizer,",
+        f"{SLICE:g} s, {DURATION:g} s each per cell after a first unmeasured turn each (both servers stay up;",
+        "a turn starts once every call of the turn before is answered). warden: HTTPS, SigV4, authorizer,",
         "durable audit trail (SQLite WAL, synchronous=FULL, group commit). moto: `moto_server`, HTTP,",
         "IAM checks on via `INITIAL_NO_AUTH_ACTION_COUNT`, in memory.",
         "",
