@@ -289,8 +289,9 @@ def _cell(values: list[float]) -> str:
 
 def main() -> None:
     # The machine's AWS_CA_BUNDLE would override the data dir's CA for boto3.
+    env = clean_env()  # read before the clear: it filters the live environment
     os.environ.clear()
-    os.environ.update(clean_env())
+    os.environ.update(env)
     base = Path(tempfile.mkdtemp(prefix="warden-bench-rds-"))
     os.chmod(base, 0o711)
     plain_base = Path(tempfile.mkdtemp(prefix="warden-bench-pg-"))

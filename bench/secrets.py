@@ -255,8 +255,9 @@ def main() -> None:
     from rotation_db import start_database
 
     # The machine's AWS_CA_BUNDLE would override the data dir's CA in the written profile.
+    env = clean_env()  # read before the clear: it filters the live environment
     os.environ.clear()
-    os.environ.update(clean_env())
+    os.environ.update(env)
 
     tmp = Path(tempfile.mkdtemp(prefix="warden-bench-secrets-"))
     os.chmod(tmp, 0o711)  # started as root, warden runs as its service user: it must get in

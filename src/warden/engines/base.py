@@ -320,21 +320,33 @@ class Engine(Protocol):
         ...
 
 
+class AccountSession(Protocol):
+    """One login to one server (``Accounts.log_in``), for password and role changes; a
+    context manager that closes it."""
+
+    def set_password(self, role: str, password: Redacted[str]) -> None:
+        """Set ``role``'s password (the session's own role, or one it may alter); the server
+        receives a SCRAM verifier, never the password."""
+        ...
+
+    def ensure_clone(self, source: str, clone: str, password: Redacted[str]) -> None:
+        """Create ``clone`` with ``source``'s attributes and memberships (and membership in
+        ``source``), or, when it exists, only set its password."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> AccountSession: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
 class Accounts(Protocol):
     """Password and role changes on any reachable PostgreSQL (rotation functions)."""
 
     def check_login(self, endpoint: Endpoint, login: Login) -> LoginCheck: ...
 
-    def set_password(
-        self, endpoint: Endpoint, acting: Login, role: str, password: Redacted[str]
-    ) -> None:
-        """As ``acting`` (the role itself, or one allowed to alter it), set ``role``'s
-        password; the server receives a SCRAM verifier, never the password."""
-        ...
-
-    def ensure_clone(
-        self, endpoint: Endpoint, acting: Login, source: str, clone: str, password: Redacted[str]
-    ) -> None:
-        """Create ``clone`` with ``source``'s attributes and memberships (and membership in
-        ``source``), or, when it exists, only set its password."""
+    def log_in(self, endpoint: Endpoint, acting: Login) -> AccountSession:
+        """A session as ``acting``; raises ``LoginFailed`` when the server refuses the
+        credentials, another ``EngineError`` when it cannot be reached."""
         ...

@@ -236,6 +236,7 @@ class FakeAccounts:
     def __init__(self) -> None:
         self.servers: dict[tuple[str, int], dict[str, str]] = {}
         self.admins: set[str] = set()  # roles allowed to alter other roles
+        self.sessions: set[FakeSession] = set()  # logged in and not yet closed
 
     def add_role(self, endpoint: Endpoint, role: str, password: str, admin: bool = False) -> None:
         self.servers.setdefault((endpoint.host, endpoint.port), {})[role] = str(
@@ -260,19 +261,38 @@ class FakeAccounts:
             return LoginCheck(False, str(exc))
         return LoginCheck(True)
 
-    def set_password(
-        self, endpoint: Endpoint, acting: Login, role: str, password: Redacted[str]
-    ) -> None:
-        roles = self._roles(endpoint, acting)
-        if role not in roles or (acting.user != role and acting.user not in self.admins):
-            raise RoleError(f"permission denied to alter role {role!r}")
-        roles[role] = str(make_verifier(password.reveal()))
+    def log_in(self, endpoint: Endpoint, acting: Login) -> FakeSession:
+        session = FakeSession(self, self._roles(endpoint, acting), acting.user)
+        self.sessions.add(session)
+        return session
 
-    def ensure_clone(
-        self, endpoint: Endpoint, acting: Login, source: str, clone: str, password: Redacted[str]
-    ) -> None:
-        roles = self._roles(endpoint, acting)
-        if acting.user not in self.admins or source not in roles:
+
+class FakeSession:
+    """``AccountSession`` of ``FakeAccounts``: open until closed (``FakeAccounts.sessions``)."""
+
+    def __init__(self, accounts: FakeAccounts, roles: dict[str, str], user: str) -> None:
+        self._accounts = accounts
+        self._roles = roles
+        self._user = user
+
+    def set_password(self, role: str, password: Redacted[str]) -> None:
+        if role not in self._roles or (
+            self._user != role and self._user not in self._accounts.admins
+        ):
+            raise RoleError(f"permission denied to alter role {role!r}")
+        self._roles[role] = str(make_verifier(password.reveal()))
+
+    def ensure_clone(self, source: str, clone: str, password: Redacted[str]) -> None:
+        if self._user not in self._accounts.admins or source not in self._roles:
             raise RoleError(f"cannot clone role {source!r}")
         check_name(clone)
-        roles[clone] = str(make_verifier(password.reveal()))
+        self._roles[clone] = str(make_verifier(password.reveal()))
+
+    def close(self) -> None:
+        self._accounts.sessions.discard(self)
+
+    def __enter__(self) -> FakeSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

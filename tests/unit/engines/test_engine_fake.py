@@ -81,14 +81,15 @@ def test_fake_accounts_rotation() -> None:
     endpoint = Endpoint("db.example", 5432)
     fake.add_role(endpoint, "master", "m-pw", admin=True)
     fake.add_role(endpoint, "app", "old")
-    accounts.set_password(endpoint, Login("app", Redacted("old")), "app", Redacted("new"))
+    with accounts.log_in(endpoint, Login("app", Redacted("old"))) as session:
+        session.set_password("app", Redacted("new"))
     assert accounts.check_login(endpoint, Login("app", Redacted("new"))).ok
     assert not accounts.check_login(endpoint, Login("app", Redacted("old"))).ok
-    with pytest.raises(RoleError):
-        accounts.set_password(endpoint, Login("app", Redacted("new")), "master", Redacted("x"))
+    with accounts.log_in(endpoint, Login("app", Redacted("new"))) as s, pytest.raises(RoleError):
+        s.set_password("master", Redacted("x"))
     with pytest.raises(LoginFailed):
-        accounts.set_password(endpoint, Login("app", Redacted("bad")), "app", Redacted("x"))
-    accounts.ensure_clone(
-        endpoint, Login("master", Redacted("m-pw")), "app", "app_clone", Redacted("c")
-    )
+        accounts.log_in(endpoint, Login("app", Redacted("bad")))
+    with accounts.log_in(endpoint, Login("master", Redacted("m-pw"))) as session:
+        session.ensure_clone("app", "app_clone", Redacted("c"))
     assert accounts.check_login(endpoint, Login("app_clone", Redacted("c"))).ok
+    assert not fake.sessions  # every session closed on leaving its block

@@ -15,7 +15,7 @@ from psycopg import errors
 
 from warden.core.redacted import Redacted
 from warden.engines.base import ADMIN_ROLE, Endpoint, Login, MasterUser
-from warden.engines.errors import RoleError
+from warden.engines.errors import LoginFailed, RoleError
 from warden.engines.postgres import PostgresAccounts, PostgresEngine
 
 pytestmark = pytest.mark.slow
@@ -115,14 +115,16 @@ def test_single_user_rotation(running: Running, master: MasterUser) -> None:
     with _as_master(running, master) as conn:
         conn.execute("DROP ROLE IF EXISTS rot_single")
         conn.execute(psycopg.sql.SQL("CREATE ROLE rot_single LOGIN PASSWORD {}").format(old))
-    accounts.set_password(endpoint, Login("rot_single", Redacted(old)), "rot_single", Redacted(new))
+    with accounts.log_in(endpoint, Login("rot_single", Redacted(old))) as session:
+        session.set_password("rot_single", Redacted(new))
     assert accounts.check_login(endpoint, Login("rot_single", Redacted(new))).ok
     refused = accounts.check_login(endpoint, Login("rot_single", Redacted(old)))
     assert not refused.ok and "password authentication failed" in refused.reason
-    with pytest.raises(RoleError):  # an ordinary role cannot change another's password
-        accounts.set_password(
-            endpoint, Login("rot_single", Redacted(new)), master.username, Redacted(_pw())
-        )
+    ordinary = Login("rot_single", Redacted(new))
+    with accounts.log_in(endpoint, ordinary) as session, pytest.raises(RoleError):
+        session.set_password(master.username, Redacted(_pw()))  # not another role's
+    with pytest.raises(LoginFailed):
+        accounts.log_in(endpoint, Login("rot_single", Redacted(old)))
 
 
 def test_alternating_users_clone(running: Running, master: MasterUser) -> None:
@@ -150,7 +152,8 @@ def test_alternating_users_clone(running: Running, master: MasterUser) -> None:
 
     master_login = Login(master.username, master.password)
     clone_pw = _pw()
-    accounts.ensure_clone(endpoint, master_login, "app", "app_clone", Redacted(clone_pw))
+    with accounts.log_in(endpoint, master_login) as session:
+        session.ensure_clone("app", "app_clone", Redacted(clone_pw))
     clone = Login("app_clone", Redacted(clone_pw))
     assert accounts.check_login(endpoint, clone).ok
     assert accounts.check_login(endpoint, Login("app", Redacted(app_pw))).ok
@@ -163,11 +166,12 @@ def test_alternating_users_clone(running: Running, master: MasterUser) -> None:
         assert row == (True, 7, True, True)
 
     again = _pw()  # the clone exists: only its password changes
-    accounts.ensure_clone(endpoint, master_login, "app", "app_clone", Redacted(again))
+    with accounts.log_in(endpoint, master_login) as session:
+        session.ensure_clone("app", "app_clone", Redacted(again))
     assert accounts.check_login(endpoint, Login("app_clone", Redacted(again))).ok
     assert not accounts.check_login(endpoint, clone).ok
-    with pytest.raises(RoleError):
-        accounts.ensure_clone(endpoint, master_login, "missing", "missing_clone", Redacted(again))
+    with accounts.log_in(endpoint, master_login) as session, pytest.raises(RoleError):
+        session.ensure_clone("missing", "missing_clone", Redacted(again))
 
 
 def test_unreachable_endpoint_is_a_failed_check(running: Running) -> None:
@@ -189,15 +193,17 @@ def test_no_plaintext_password_reaches_the_server(
         secrets_used = [f"Leak-{secrets.token_hex(8)}" for _ in range(3)]
         engine.set_master_password(logged, MasterUser(master.username, Redacted(secrets_used[0])))
         acting = Login(master.username, Redacted(secrets_used[0]))
-        with pytest.raises(RoleError):
-            accounts.ensure_clone(endpoint, acting, master.username, "leak_x", Redacted("x" * 9))
+        with accounts.log_in(endpoint, acting) as session, pytest.raises(RoleError):
+            session.ensure_clone(master.username, "leak_x", Redacted("x" * 9))
         with _as_master(running, MasterUser(master.username, acting.password)) as conn:
             conn.execute("DROP ROLE IF EXISTS leak_app")
             conn.execute("DROP ROLE IF EXISTS leak_base")
             conn.execute("CREATE ROLE leak_base NOLOGIN")
-        accounts.ensure_clone(endpoint, acting, "leak_base", "leak_app", Redacted(secrets_used[1]))
+        with accounts.log_in(endpoint, acting) as session:
+            session.ensure_clone("leak_base", "leak_app", Redacted(secrets_used[1]))
         app = Login("leak_app", Redacted(secrets_used[1]))
-        accounts.set_password(endpoint, app, "leak_app", Redacted(secrets_used[2]))
+        with accounts.log_in(endpoint, app) as session:
+            session.set_password("leak_app", Redacted(secrets_used[2]))
         assert accounts.check_login(endpoint, Login("leak_app", Redacted(secrets_used[2]))).ok
         with connect(spec, ADMIN_ROLE, spec.admin_password.reveal()) as admin:
             admin.execute("CHECKPOINT")

@@ -31,6 +31,7 @@ from warden.services.secretsmanager.dbsecret import Trust
 from warden.services.secretsmanager.doorbell import Doorbell, RingingJobQueue
 from warden.services.secretsmanager.handlers import deps_for
 from warden.services.secretsmanager.rotation import ROTATE_ATTEMPTS, ROTATE_JOB
+from warden.services.secretsmanager.rotation_state import RotationState
 from warden.services.secretsmanager.rotation_workers import RotationConfig, build_workers
 from warden.services.secretsmanager.rotator import RotationExecutor
 from warden.services.secretsmanager.scheduler import RotationScheduler
@@ -393,3 +394,75 @@ def test_a_closed_doorbell_ends_every_wait() -> None:
     waiter.join(timeout=30)
     assert not waiter.is_alive() and results == [False]
     assert bell.wait(bell.rings, 3600) is False  # later waits end at once
+
+
+def _all_closed(db: FakeAccounts) -> bool:
+    """Whether every session is closed, allowing an early login still under way to finish."""
+    for _ in range(500):
+        if not db.sessions:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_set_secret_logs_in_while_create_secret_stores_the_pending_value(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The single-user function's setSecret login is under way before createSecret's write
+    of AWSPENDING returns: the two overlap. The password itself still changes only after
+    that write (setSecret sets the value createSecret stored)."""
+    _secret(rig, "ahead", "app", "app-pw-0")
+    logging_in = threading.Event()
+    real_log_in = rig.db.log_in
+
+    def log_in(endpoint: Endpoint, acting: Login) -> Any:
+        logging_in.set()
+        return real_log_in(endpoint, acting)
+
+    monkeypatch.setattr(rig.db, "log_in", log_in)
+    real_fill = RotationState.fill_pending
+    overlapped: list[bool] = []
+
+    def fill_pending(self: RotationState, *args: Any) -> Any:
+        # Without the early login this wait would run out: nothing would log in yet.
+        overlapped.append(logging_in.wait(10))
+        return real_fill(self, *args)
+
+    monkeypatch.setattr(RotationState, "fill_pending", fill_pending)
+    rig.call("RotateSecret", SecretId="ahead", RotationLambdaARN=SINGLE)
+    assert rig.drain() == 1
+    assert overlapped == [True]
+    new = rig.value("ahead")
+    assert new["password"] != "app-pw-0" and rig.logs_in(new)
+    assert _all_closed(rig.db)
+
+
+def test_an_early_login_the_rotation_never_uses_is_closed(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _secret(rig, "dropped", "app", "app-pw-0")
+    real_fill = RotationState.fill_pending
+
+    def fill_then_write(self: RotationState, *args: Any) -> Any:
+        out = real_fill(self, *args)
+        # A manual write between createSecret and setSecret: the rotation stops there.
+        rig.call("PutSecretValue", SecretId="dropped", SecretString='{"manual": true}')
+        return out
+
+    monkeypatch.setattr(RotationState, "fill_pending", fill_then_write)
+    rig.call("RotateSecret", SecretId="dropped", RotationLambdaARN=SINGLE)
+    rig.drain()
+    assert rig.events()[-1] == ("RotationAbandoned", None)
+    assert rig.logs_in({"username": "app", "password": "app-pw-0"})  # never changed
+    assert _all_closed(rig.db)
+
+
+def test_a_refused_early_login_is_a_failed_set_secret(rig: Rig) -> None:
+    _secret(rig, "moved", "app", "app-pw-0")
+    rig.db.add_role(DB, "app", "changed-elsewhere")  # the current value no longer logs in
+    rig.call("RotateSecret", SecretId="moved", RotationLambdaARN=SINGLE)
+    rig.drain()
+    assert rig.events()[-1] == ("RotationFailed", "LoginFailed")
+    assert rig.value("moved")["password"] == "app-pw-0"  # AWSCURRENT untouched
+    assert rig.logs_in({"username": "app", "password": "changed-elsewhere"})
+    assert _all_closed(rig.db)

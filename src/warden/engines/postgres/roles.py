@@ -21,7 +21,7 @@ from warden.core.redacted import Redacted
 
 from ..base import ADMIN_ROLE, SUPERUSER_GROUP, Endpoint, Login, LoginCheck, MasterUser
 from ..errors import RoleError
-from .connection import Connection, check_login, connected
+from .connection import Connection, check_login, open_connection
 from .scram import Verifier, VerifierFormatError, make_verifier
 
 MAX_NAME_BYTES = 63
@@ -210,20 +210,33 @@ def ensure_clone(conn: Connection, source: str, clone: str, password: Redacted[s
         raise _role_error(exc) from exc
 
 
+class PostgresSession:
+    """``base.AccountSession`` over one connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def set_password(self, role: str, password: Redacted[str]) -> None:
+        set_password(self._conn, role, password)
+
+    def ensure_clone(self, source: str, clone: str, password: Redacted[str]) -> None:
+        ensure_clone(self._conn, source, clone, password)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> PostgresSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class PostgresAccounts:
     """``base.Accounts`` over real connections (rotation of any reachable PostgreSQL)."""
 
     def check_login(self, endpoint: Endpoint, login: Login) -> LoginCheck:
         return check_login(endpoint, login)
 
-    def set_password(
-        self, endpoint: Endpoint, acting: Login, role: str, password: Redacted[str]
-    ) -> None:
-        with connected(endpoint, acting) as conn:
-            set_password(conn, role, password)
-
-    def ensure_clone(
-        self, endpoint: Endpoint, acting: Login, source: str, clone: str, password: Redacted[str]
-    ) -> None:
-        with connected(endpoint, acting) as conn:
-            ensure_clone(conn, source, clone, password)
+    def log_in(self, endpoint: Endpoint, acting: Login) -> PostgresSession:
+        return PostgresSession(open_connection(endpoint, acting))

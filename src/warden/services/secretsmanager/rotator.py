@@ -41,7 +41,14 @@ from . import dbsecret
 from .core import Deps
 from .dbsecret import DbSecret
 from .doorbell import Doorbell
-from .functions import PostgresFunctions, StepFailed, Strategy, formatted, strategy_for
+from .functions import (
+    EarlyLogin,
+    PostgresFunctions,
+    StepFailed,
+    Strategy,
+    formatted,
+    strategy_for,
+)
 from .labels import CURRENT, PENDING, PREVIOUS
 from .rotation import ROTATE_JOB
 from .rotation_events import RotationEvent
@@ -103,6 +110,7 @@ class RotationRun:
         self.function: str | None = p.get("function")
         self.test_mode = p.get("mode") == "test"
         self._parsed: dict[str, DbSecret] = {}
+        self._early: EarlyLogin | None = None
 
     def run(self) -> None:
         """Raises ``StepFailed`` (record and retry) or ``_Stop`` (complete quietly)."""
@@ -113,17 +121,35 @@ class RotationRun:
         strategy = strategy_for(
             self.function, account_id=self.scope.account_id, region=self.scope.region
         )
-        steps = (self._create_secret, self._set_secret, self._test_secret, self._finish_secret)
-        for n, (name, step) in enumerate(zip(STEPS, steps, strict=True)):
-            if n > 0:  # the first step runs on the snapshot just taken
-                snapshot = self._standing()
-            if snapshot is None:
-                break  # finishSecret's label move is done: only completion is left
-            if not self.heartbeat():
-                raise _Stop(None)
-            step(strategy, snapshot)
-            self.pauses.reached(name, self.scope)
+        self._early = self._log_in_early(strategy, snapshot)
+        try:
+            steps = (self._create_secret, self._set_secret, self._test_secret, self._finish_secret)
+            for n, (name, step) in enumerate(zip(STEPS, steps, strict=True)):
+                if n > 0:  # the first step runs on the snapshot just taken
+                    snapshot = self._standing()
+                if snapshot is None:
+                    break  # finishSecret's label move is done: only completion is left
+                if not self.heartbeat():
+                    raise _Stop(None)
+                step(strategy, snapshot)
+                self.pauses.reached(name, self.scope)
+        finally:
+            if self._early is not None:
+                self._early.close()
         self.state.complete(self.scope)
+
+    def _log_in_early(self, strategy: Strategy, snapshot: Snapshot | None) -> EarlyLogin | None:
+        """A fresh rotation's setSecret login, begun now to overlap createSecret."""
+        if snapshot is None:
+            return None
+        pending = snapshot.versions.get(self.scope.version_id)
+        if pending is not None and pending.sealed is not None:
+            return None  # resumed: setSecret may need another candidate login
+        try:
+            current = self._parse(snapshot, CURRENT)
+        except StepFailed:
+            return None  # createSecret reports it
+        return self.functions.log_in_early(strategy, current)
 
     def _standing(self) -> Snapshot | None:
         """A fresh snapshot while the rotation runs; None once finished; else ``_Stop``."""
@@ -186,6 +212,7 @@ class RotationRun:
             current=current,
             previous=previous,
             master=master,
+            early=self._early,
         )
 
     def _test_secret(self, strategy: Strategy, snapshot: Snapshot) -> None:
