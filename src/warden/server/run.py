@@ -2,10 +2,16 @@
 
 uvicorn handles SIGTERM and SIGINT by finishing in-flight requests and running
 the lifespan shutdown, which flushes the audit trail and closes the store.
+
+Before it serves, the process freezes its heap (``settle_heap``): what starting made (the
+service models above all, some 180,000 objects) lives as long as the process, and the
+collector's full passes then no longer walk it. Without that, a full pass came every few
+thousand requests and held the event loop for 50 to 160 ms on the bench machine.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 from pathlib import Path
@@ -63,5 +69,13 @@ def serve(
     # handler makes that re-raise return, so a clean SIGTERM shutdown exits 0.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, frame: None)
+    settle_heap()
     server.run()
     return 0
+
+
+def settle_heap() -> None:
+    """Collect what starting left as garbage, then move everything still alive out of the
+    collector's generations for good (it is never freed before the process ends)."""
+    gc.collect()
+    gc.freeze()
