@@ -6,7 +6,9 @@ turned on by ``INITIAL_NO_AUTH_ACTION_COUNT`` (the setup calls pass, every later
 checked). The same boto3 calls (retries off) go to each at 1 and 16 concurrent clients
 (separate processes, so the client's GIL is not the limit), side by side: the clients drive
 the two servers in turns of ``SLICE`` seconds, so the machine's changes of speed during a
-run (this one's vary up to twofold) reach both servers alike. A separate in-process
+run (this one's vary up to twofold) reach both servers alike. A third server takes its turns
+beside them: ``no_work_server.py``, the same HTTP and TLS set-up as warden doing no work,
+the bound on what any server of that make gets from these clients here. A separate in-process
 measurement times warden's server-side work per request (route, parse, verify,
 authorize, handler, serialize, audit enqueue) without HTTP, by replaying a signed
 request through the pipeline.
@@ -27,6 +29,7 @@ sys.path[:] = [p for p in sys.path if p not in ("", _HERE)] + [_HERE]
 import multiprocessing as mp
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import tempfile
@@ -51,6 +54,15 @@ CALLS: dict[str, Callable[[Any], Any]] = {
     "iam:ListUsers": lambda c: c["iam"].list_users(),
     # A describe call; no cluster exists on either server, so both answer an empty list.
     "rds:DescribeDBClusters": lambda c: c["rds"].describe_db_clusters(),
+}
+
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+# Each call as one signed request: (service, body, headers).
+REQUESTS: dict[str, tuple[str, bytes, dict[str, str]]] = {
+    "sts:GetCallerIdentity": ("sts", b"Action=GetCallerIdentity&Version=2011-06-15", _FORM),
+    "iam:ListUsers": ("iam", b"Action=ListUsers&Version=2010-05-08", _FORM),
+    "rds:DescribeDBClusters": ("rds", b"Action=DescribeDBClusters&Version=2014-10-31", _FORM),
 }
 
 
@@ -186,14 +198,8 @@ def measure_replay(
     server, not the clients, is the limit. ``rps`` counts completions from 1 s after the
     last client's first answer (every client running) until the first client stops;
     ``calls`` is every call made."""
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
     url = target["endpoint"] + "/"
-    request = AWSRequest(method="POST", url=url, data=body, headers=headers)
-    SigV4Auth(Credentials(target["key"], target["secret"]), service, "us-east-1").add_auth(request)
-    signed = dict(request.prepare().headers.items())
+    signed = _signed(target, service, body, headers)
     stop = time.time() + 15.0 + DURATION  # room for the clients to start
     with mp.get_context("spawn").Pool(clients) as pool:
         results = pool.map(
@@ -208,6 +214,72 @@ def measure_replay(
         "calls": sum(len(r) for r in results),
         "seconds": until - start,
     }
+
+
+def _signed(
+    target: dict[str, str], service: str, body: bytes, headers: dict[str, str]
+) -> dict[str, str]:
+    """``headers`` with a SigV4 signature of a POST of ``body`` to the target's endpoint."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="POST", url=target["endpoint"] + "/", data=body, headers=headers)
+    SigV4Auth(Credentials(target["key"], target["secret"]), service, "us-east-1").add_auth(request)
+    return dict(request.prepare().headers.items())
+
+
+def start_no_work(
+    warden: Warden, target: dict[str, str], requests: dict[str, tuple[str, bytes, dict[str, str]]]
+) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """``no_work_server.py`` beside warden, answering each of ``requests`` with the response
+    warden gave it just now, over warden's TLS certificate; and its target."""
+    import json
+
+    import urllib3
+
+    from no_work_server import call_name
+
+    pool = urllib3.PoolManager(ca_certs=target["ca"], retries=False)
+    recorded = {}
+    for service, body, headers in requests.values():
+        response = pool.request(
+            "POST",
+            target["endpoint"] + "/",
+            body=body,
+            headers=_signed(target, service, body, headers),
+        )
+        if response.status != 200:
+            raise RuntimeError(f"recording a response: {response.status} {response.data[:200]!r}")
+        kept = [(k, v) for k, v in response.headers.items() if k.lower() != "date"]
+        recorded[call_name({k.lower(): v for k, v in headers.items()}, body)] = {
+            "status": response.status,
+            "headers": kept,
+            "body": response.data.decode(),
+        }
+    responses = warden.data_dir.parent / "no-work-responses.json"
+    responses.write_text(json.dumps(recorded))
+    port = free_port()
+    tls = warden.data_dir / "tls"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).resolve().parent / "no_work_server.py"),
+            str(port),
+            str(tls / "server.pem"),
+            str(tls / "server.key"),
+            str(responses),
+        ],
+        env=clean_env(),
+        stdout=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return proc, {**target, "endpoint": f"https://127.0.0.1:{port}"}
 
 
 def start_moto() -> tuple[subprocess.Popen[bytes], dict[str, str]]:
@@ -265,16 +337,9 @@ def in_process(warden: Warden, n: int = 3000) -> dict[str, float]:
     runtime = open_runtime(warden.data_dir)
     out: dict[str, float] = {}
     try:
-        for name, service, body in (
-            ("sts:GetCallerIdentity", "sts", b"Action=GetCallerIdentity&Version=2011-06-15"),
-            ("iam:ListUsers", "iam", b"Action=ListUsers&Version=2010-05-08"),
-            ("rds:DescribeDBClusters", "rds", b"Action=DescribeDBClusters&Version=2014-10-31"),
-        ):
+        for name, (service, body, request_headers) in REQUESTS.items():
             aws = AWSRequest(
-                method="POST",
-                url=warden.endpoint + "/",
-                data=body,
-                headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+                method="POST", url=warden.endpoint + "/", data=body, headers=request_headers
             )
             SigV4Auth(Credentials(key, secret), service, "us-east-1").add_auth(aws)
             headers = tuple((k.lower(), v) for k, v in aws.prepare().headers.items())
@@ -307,26 +372,34 @@ def main() -> None:
     key, secret = warden.credentials()
     w_target = {"endpoint": warden.endpoint, "key": key, "secret": secret, "ca": warden.ca}
     moto, m_target = start_moto()
+    no_work, n_target = start_no_work(warden, w_target, REQUESTS)
     rows = []
     try:
         for call in CALLS:
             for clients in (1, 16):
-                w, m = measure([w_target, m_target], call, clients, warden.proc.pid)
-                rows.append((call, clients, w, m))
+                w, m, n = measure([w_target, m_target, n_target], call, clients, warden.proc.pid)
+                rows.append((call, clients, w, m, n))
                 print(
-                    call, clients, f"warden {w['rps']:.0f}/s", f"moto {m['rps']:.0f}/s", flush=True
+                    call,
+                    clients,
+                    f"warden {w['rps']:.0f}/s",
+                    f"moto {m['rps']:.0f}/s",
+                    f"no-work {n['rps']:.0f}/s",
+                    flush=True,
                 )
         inproc = in_process(warden)
     finally:
+        no_work.terminate()
         moto.terminate()
         warden.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     write_results(rows, inproc)
 
 
-def write_results(
-    rows: list[tuple[str, int, dict[str, float], dict[str, float]]], inproc: dict[str, float]
-) -> None:
+Row = tuple[str, int, dict[str, float], dict[str, float], dict[str, float]]
+
+
+def write_results(rows: list[Row], inproc: dict[str, float]) -> None:
     import platform
 
     lines = [
@@ -334,30 +407,33 @@ def write_results(
         "",
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{time.strftime('%Y-%m-%d')}. Client and servers share the machine. The clients are separate",
-        "processes using boto3 (retries off); they drive the two servers side by side, in turns of",
-        f"{SLICE:g} s, {DURATION:g} s each per cell after a first unmeasured turn each (both servers stay up;",
+        "processes using boto3 (retries off); they drive the three servers side by side, in turns of",
+        f"{SLICE:g} s, {DURATION:g} s each per cell after a first unmeasured turn each (all servers stay up;",
         "a turn starts once every call of the turn before is answered). warden: HTTPS, SigV4, authorizer,",
         "durable audit trail (SQLite WAL, synchronous=FULL, group commit). moto: `moto_server`, HTTP,",
-        "IAM checks on via `INITIAL_NO_AUTH_ACTION_COUNT`, in memory.",
+        "IAM checks on via `INITIAL_NO_AUTH_ACTION_COUNT`, in memory. no-work: `bench/no_work_server.py`,",
+        "uvicorn with warden's HTTP protocol and TLS set-up answering each call with warden's recorded",
+        "response and doing nothing else; warden's ratio over moto cannot exceed this server's.",
         "",
-        "| call | clients | warden req/s | warden p50 ms | warden p99 ms | moto req/s | moto p50 ms | moto p99 ms | warden/moto throughput |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| call | clients | warden req/s | warden p50 ms | warden p99 ms | moto req/s | moto p50 ms | moto p99 ms | warden/moto throughput | no-work req/s | no-work/moto |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for call, clients, w, m in rows:
+    for call, clients, w, m, n in rows:
         lines.append(
             f"| {call} | {clients} | {w['rps']:.0f} | {w['p50_ms']:.2f} | {w['p99_ms']:.2f} | "
-            f"{m['rps']:.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | {w['rps'] / m['rps']:.2f}× |"
+            f"{m['rps']:.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | {w['rps'] / m['rps']:.2f}× | "
+            f"{n['rps']:.0f} | {n['rps'] / m['rps']:.2f}× |"
         )
     lines += [
         "",
-        "CPU per call (ms): the clients' in warden's turns; the server's is all its threads over both",
+        "CPU per call (ms): the clients' in warden's turns; the server's is all its threads over all",
         "servers' turns (background workers included) divided by warden's calls. A call's latency at",
         "one client is about the two added together.",
         "",
         "| call | clients | boto3 client | warden server |",
         "|---|---|---|---|",
     ]
-    for call, clients, w, _ in rows:
+    for call, clients, w, _, _ in rows:
         lines.append(
             f"| {call} | {clients} | {w['client_cpu_ms']:.2f} | {w['server_cpu_ms']:.2f} |"
         )

@@ -11,7 +11,8 @@ throughput side by side with moto's server.
    calendar reaching their window). Measured: the time until all of them rotated, and the
    server's resident memory before and at its peak (VmHWM).
 3. GetSecretValue at 16 concurrent clients (separate processes) against warden and against
-   moto's server with IAM checks on, with ``bench/api.py``'s ``start_moto`` and ``measure``;
+   moto's server with IAM checks on, with ``bench/api.py``'s ``start_moto`` and ``measure``
+   (and its no-work server beside them, the bound on the ratio);
    then the same servers' capacity when the 16 clients are light (``measure_replay``: one
    signed request replayed over urllib3), since boto3's own CPU per call is most of the
    machine's work in the first measurement.
@@ -231,12 +232,19 @@ def throughput(warden: Any) -> dict[str, dict[str, float]]:
             "ca": warden.ca,
             "secret_id": w_id,
         }
-        w, m = api.measure([w_target, m_target], GSV, 16, warden.proc.pid)
-        out = {"warden": w, "moto": m}
         headers = {
             "Content-Type": "application/x-amz-json-1.1",
             "X-Amz-Target": "secretsmanager.GetSecretValue",
         }
+        w_body = json.dumps({"SecretId": w_id}).encode()
+        no_work, n_target = api.start_no_work(
+            warden, w_target, {GSV: ("secretsmanager", w_body, headers)}
+        )
+        try:
+            w, m, n = api.measure([w_target, m_target, n_target], GSV, 16, warden.proc.pid)
+        finally:
+            no_work.terminate()
+        out = {"warden": w, "moto": m, "no-work": n}
         for name, target in (("warden", w_target), ("moto", m_target)):
             body = json.dumps({"SecretId": target["secret_id"]}).encode()
             before = api.cpu_seconds(warden.proc.pid)
@@ -287,7 +295,7 @@ def main() -> None:
 def write_results(
     rot: dict[str, float], wv: dict[str, float], gsv: dict[str, dict[str, float]]
 ) -> None:
-    w, m = gsv["warden"], gsv["moto"]
+    w, m, n = gsv["warden"], gsv["moto"], gsv["no-work"]
     light = gsv["warden light"]["rps"], gsv["moto light"]["rps"]
     light_cpu = gsv["warden light"]["server_cpu_ms"]
     lines = [
@@ -304,6 +312,8 @@ def write_results(
         "| call | clients | warden req/s | warden p50 ms | warden p99 ms | moto req/s | moto p50 ms | moto p99 ms | warden/moto throughput |",
         "|---|---|---|---|---|---|---|---|---|",
         f"| {GSV} | 16 | {w['rps']:.0f} | {w['p50_ms']:.2f} | {w['p99_ms']:.2f} | {m['rps']:.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | {w['rps'] / m['rps']:.2f}× |",
+        "",
+        f"The no-work server (`bench/no_work_server.py`: warden's HTTP and TLS set-up answering with warden's recorded response, nothing else) took its turns beside them: {n['rps']:.0f} req/s, {n['rps'] / m['rps']:.2f}× moto, the bound on warden's ratio here.",
         "",
         "warden: HTTPS, SigV4, authorizer (identity + resource policies), KMS envelope decryption per",
         "call, durable audit trail. moto: `moto_server`, HTTP, IAM checks on, in memory. The boto3",
