@@ -147,8 +147,8 @@ class RotationRun:
             return None  # resumed: setSecret may need another candidate login
         try:
             current = self._parse(snapshot, CURRENT)
-        except StepFailed:
-            return None  # createSecret reports it
+        except (StepFailed, AwsError):
+            return None  # createSecret reports it, in its place
         return self.functions.log_in_early(strategy, current)
 
     def _standing(self) -> Snapshot | None:
