@@ -274,12 +274,15 @@ def start_no_work(
         stdout=subprocess.DEVNULL,
     )
     for _ in range(100):
+        if proc.poll() is not None:
+            raise RuntimeError(f"the no-work server exited {proc.returncode}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
+            return proc, {**target, "endpoint": f"https://127.0.0.1:{port}"}
         except OSError:
             time.sleep(0.1)
-    return proc, {**target, "endpoint": f"https://127.0.0.1:{port}"}
+    proc.terminate()
+    raise RuntimeError("the no-work server did not start listening")
 
 
 def start_moto() -> tuple[subprocess.Popen[bytes], dict[str, str]]:
@@ -372,9 +375,10 @@ def main() -> None:
     key, secret = warden.credentials()
     w_target = {"endpoint": warden.endpoint, "key": key, "secret": secret, "ca": warden.ca}
     moto, m_target = start_moto()
-    no_work, n_target = start_no_work(warden, w_target, REQUESTS)
+    no_work = None
     rows = []
     try:
+        no_work, n_target = start_no_work(warden, w_target, REQUESTS)
         for call in CALLS:
             for clients in (1, 16):
                 w, m, n = measure([w_target, m_target, n_target], call, clients, warden.proc.pid)
@@ -389,8 +393,10 @@ def main() -> None:
                 )
         inproc = in_process(warden)
     finally:
-        no_work.terminate()
-        moto.terminate()
+        for proc in (no_work, moto):
+            if proc is not None:
+                proc.terminate()
+                proc.wait()
         warden.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     write_results(rows, inproc)
@@ -413,7 +419,7 @@ def write_results(rows: list[Row], inproc: dict[str, float]) -> None:
         "durable audit trail (SQLite WAL, synchronous=FULL, group commit). moto: `moto_server`, HTTP,",
         "IAM checks on via `INITIAL_NO_AUTH_ACTION_COUNT`, in memory. no-work: `bench/no_work_server.py`,",
         "uvicorn with warden's HTTP protocol and TLS set-up answering each call with warden's recorded",
-        "response and doing nothing else; warden's ratio over moto cannot exceed this server's.",
+        "response and doing nothing else: warden's ratio over moto should not exceed this server's.",
         "",
         "| call | clients | warden req/s | warden p50 ms | warden p99 ms | moto req/s | moto p50 ms | moto p99 ms | warden/moto throughput | no-work req/s | no-work/moto |",
         "|---|---|---|---|---|---|---|---|---|---|---|",

@@ -4,8 +4,8 @@ uvicorn with warden's own HTTP protocol (``server/http_protocol.py``) and TLS se
 data dir's certificate), answering each call with a response warden gave earlier to the
 same call (recorded by ``record_responses``): no routing, parsing, signature check,
 authorization, store or audit trail. Whatever one Python HTTPS server on uvicorn can get
-from the boto3 clients on this machine, this one gets; warden's throughput over moto's is
-bounded by this server's.
+from the boto3 clients on this machine, this one gets: warden's throughput over moto's should
+not exceed this server's.
 
 Run: ``python bench/no_work_server.py PORT CERT KEY RESPONSES.json``. The responses are
 keyed by ``X-Amz-Target`` (JSON protocols) or the form's ``Action`` (query protocols).

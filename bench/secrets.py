@@ -244,6 +244,7 @@ def throughput(warden: Any) -> dict[str, dict[str, float]]:
             w, m, n = api.measure([w_target, m_target, n_target], GSV, 16, warden.proc.pid)
         finally:
             no_work.terminate()
+            no_work.wait()
         out = {"warden": w, "moto": m, "no-work": n}
         for name, target in (("warden", w_target), ("moto", m_target)):
             body = json.dumps({"SecretId": target["secret_id"]}).encode()
@@ -256,6 +257,7 @@ def throughput(warden: Any) -> dict[str, dict[str, float]]:
         return out
     finally:
         moto.terminate()
+        moto.wait()
 
 
 def main() -> None:
@@ -313,14 +315,14 @@ def write_results(
         "|---|---|---|---|---|---|---|---|---|",
         f"| {GSV} | 16 | {w['rps']:.0f} | {w['p50_ms']:.2f} | {w['p99_ms']:.2f} | {m['rps']:.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} | {w['rps'] / m['rps']:.2f}× |",
         "",
-        f"The no-work server (`bench/no_work_server.py`: warden's HTTP and TLS set-up answering with warden's recorded response, nothing else) took its turns beside them: {n['rps']:.0f} req/s, {n['rps'] / m['rps']:.2f}× moto, the bound on warden's ratio here.",
+        f"The no-work server (`bench/no_work_server.py`: warden's HTTP and TLS set-up answering with warden's recorded response, nothing else) took its turns beside them: {n['rps']:.0f} req/s, {n['rps'] / m['rps']:.2f}× moto, a ratio warden's should not exceed here.",
         "",
         "warden: HTTPS, SigV4, authorizer (identity + resource policies), KMS envelope decryption per",
         "call, durable audit trail. moto: `moto_server`, HTTP, IAM checks on, in memory. The boto3",
-        f"clients drive the two servers side by side, in turns of {api.SLICE:g} s ({api.DURATION:g} s each).",
+        f"clients drive the three servers side by side, in turns of {api.SLICE:g} s ({api.DURATION:g} s each).",
         "",
         f"CPU per call: {w['client_cpu_ms']:.2f} ms in the boto3 clients, {w['server_cpu_ms']:.2f} ms in warden's server (all",
-        "its threads over both servers' turns, its idle background workers included). The same two servers with 16 light clients (one",
+        "its threads over all three servers' turns, its idle background workers included). warden and moto with 16 light clients (one",
         f"request signed once and replayed over urllib3, counted over {gsv['warden light']['seconds']:.0f} and {gsv['moto light']['seconds']:.0f} s): warden {light[0]:.0f} req/s",
         f"({light_cpu:.2f} ms of server CPU per call), moto {light[1]:.0f} req/s, {light[0] / light[1]:.2f}×. The target (≥ 3×) is set on the",
         "boto3 row above.",

@@ -275,7 +275,12 @@ class FakeSession:
         self._roles = roles
         self._user = user
 
+    def _open(self) -> None:
+        if self not in self._accounts.sessions:
+            raise EngineError("the connection is closed")
+
     def set_password(self, role: str, password: Redacted[str]) -> None:
+        self._open()
         if role not in self._roles or (
             self._user != role and self._user not in self._accounts.admins
         ):
@@ -283,6 +288,7 @@ class FakeSession:
         self._roles[role] = str(make_verifier(password.reveal()))
 
     def ensure_clone(self, source: str, clone: str, password: Redacted[str]) -> None:
+        self._open()
         if self._user not in self._accounts.admins or source not in self._roles:
             raise RoleError(f"cannot clone role {source!r}")
         check_name(clone)

@@ -76,6 +76,7 @@ def serve(
 
 def settle_heap() -> None:
     """Collect what starting left as garbage, then move everything still alive out of the
-    collector's generations for good (it is never freed before the process ends)."""
+    collector's generations for good. Reference counting still frees those objects; a
+    reference cycle among them that is dropped later is never collected."""
     gc.collect()
     gc.freeze()

@@ -22,7 +22,7 @@ from warden.engines.base import (
     MasterUser,
     ParameterValues,
 )
-from warden.engines.errors import InvalidParameters, LoginFailed, PortInUse, RoleError
+from warden.engines.errors import EngineError, InvalidParameters, LoginFailed, PortInUse, RoleError
 from warden.engines.fake import FakeAccounts, FakeEngine
 from warden.engines.postgres.scram import make_verifier
 
@@ -93,3 +93,5 @@ def test_fake_accounts_rotation() -> None:
         session.ensure_clone("app", "app_clone", Redacted("c"))
     assert accounts.check_login(endpoint, Login("app_clone", Redacted("c"))).ok
     assert not fake.sessions  # every session closed on leaving its block
+    with pytest.raises(EngineError):
+        session.set_password("app_clone", Redacted("closed"))

@@ -25,7 +25,7 @@ from test_secretsmanager_service import ACCOUNT, REGION, T0, Harness
 from warden.core.ids import RandomIds
 from warden.core.redacted import Redacted
 from warden.engines.base import Endpoint, Login
-from warden.engines.fake import FakeAccounts
+from warden.engines.fake import FakeAccounts, FakeSession
 from warden.services.secretsmanager import errors
 from warden.services.secretsmanager.dbsecret import Trust
 from warden.services.secretsmanager.doorbell import Doorbell, RingingJobQueue
@@ -405,33 +405,56 @@ def _all_closed(db: FakeAccounts) -> bool:
     return False
 
 
+class _Trace:
+    """Who logged in (the thread's name) and, at each password change, whether createSecret's
+    write of AWSPENDING had returned. ``during_fill`` runs inside that write, before it."""
+
+    def __init__(self, rig: Rig, monkeypatch: pytest.MonkeyPatch, during_fill: Any = None) -> None:
+        self.logins: list[str] = []
+        self.logging_in = threading.Event()
+        self.changes: list[bool] = []
+        stored = threading.Event()
+        real_log_in, real_fill = rig.db.log_in, RotationState.fill_pending
+        real_set = FakeSession.set_password
+
+        def log_in(endpoint: Endpoint, acting: Login) -> Any:
+            self.logins.append(threading.current_thread().name)
+            self.logging_in.set()
+            return real_log_in(endpoint, acting)
+
+        def fill_pending(state: RotationState, *args: Any) -> Any:
+            if during_fill is not None:
+                during_fill()
+            out = real_fill(state, *args)
+            stored.set()
+            return out
+
+        def set_password(session: FakeSession, role: str, password: Redacted[str]) -> None:
+            self.changes.append(stored.is_set())
+            real_set(session, role, password)
+
+        monkeypatch.setattr(rig.db, "log_in", log_in)
+        monkeypatch.setattr(RotationState, "fill_pending", fill_pending)
+        monkeypatch.setattr(FakeSession, "set_password", set_password)
+
+    @property
+    def early(self) -> int:
+        return sum(1 for name in self.logins if name == "sm-login-ahead")
+
+
 def test_set_secret_logs_in_while_create_secret_stores_the_pending_value(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The single-user function's setSecret login is under way before createSecret's write
-    of AWSPENDING returns: the two overlap. The password itself still changes only after
-    that write (setSecret sets the value createSecret stored)."""
+    of AWSPENDING returns: the two overlap. The password changes only after that write."""
     _secret(rig, "ahead", "app", "app-pw-0")
-    logging_in = threading.Event()
-    real_log_in = rig.db.log_in
-
-    def log_in(endpoint: Endpoint, acting: Login) -> Any:
-        logging_in.set()
-        return real_log_in(endpoint, acting)
-
-    monkeypatch.setattr(rig.db, "log_in", log_in)
-    real_fill = RotationState.fill_pending
     overlapped: list[bool] = []
-
-    def fill_pending(self: RotationState, *args: Any) -> Any:
-        # Without the early login this wait would run out: nothing would log in yet.
-        overlapped.append(logging_in.wait(10))
-        return real_fill(self, *args)
-
-    monkeypatch.setattr(RotationState, "fill_pending", fill_pending)
+    # Without the early login this wait would run out: nothing would log in yet.
+    trace = _Trace(rig, monkeypatch, lambda: overlapped.append(trace.logging_in.wait(10)))
     rig.call("RotateSecret", SecretId="ahead", RotationLambdaARN=SINGLE)
     assert rig.drain() == 1
     assert overlapped == [True]
+    assert trace.early == 1 and trace.changes == [True]
     new = rig.value("ahead")
     assert new["password"] != "app-pw-0" and rig.logs_in(new)
     assert _all_closed(rig.db)
@@ -441,28 +464,54 @@ def test_an_early_login_the_rotation_never_uses_is_closed(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _secret(rig, "dropped", "app", "app-pw-0")
-    real_fill = RotationState.fill_pending
-
-    def fill_then_write(self: RotationState, *args: Any) -> Any:
-        out = real_fill(self, *args)
-        # A manual write between createSecret and setSecret: the rotation stops there.
-        rig.call("PutSecretValue", SecretId="dropped", SecretString='{"manual": true}')
-        return out
-
-    monkeypatch.setattr(RotationState, "fill_pending", fill_then_write)
+    trace = _Trace(
+        rig,
+        monkeypatch,
+        # A manual write while createSecret runs: the rotation stops before setSecret.
+        lambda: rig.call("PutSecretValue", SecretId="dropped", SecretString='{"manual": true}'),
+    )
     rig.call("RotateSecret", SecretId="dropped", RotationLambdaARN=SINGLE)
     rig.drain()
     assert rig.events()[-1] == ("RotationAbandoned", None)
+    assert trace.early == 1 and trace.changes == []
     assert rig.logs_in({"username": "app", "password": "app-pw-0"})  # never changed
     assert _all_closed(rig.db)
 
 
-def test_a_refused_early_login_is_a_failed_set_secret(rig: Rig) -> None:
+def test_a_refused_early_login_is_a_failed_set_secret(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _secret(rig, "moved", "app", "app-pw-0")
+    trace = _Trace(rig, monkeypatch)
     rig.db.add_role(DB, "app", "changed-elsewhere")  # the current value no longer logs in
     rig.call("RotateSecret", SecretId="moved", RotationLambdaARN=SINGLE)
     rig.drain()
     assert rig.events()[-1] == ("RotationFailed", "LoginFailed")
+    assert trace.early == 1 and trace.changes == []
     assert rig.value("moved")["password"] == "app-pw-0"  # AWSCURRENT untouched
     assert rig.logs_in({"username": "app", "password": "changed-elsewhere"})
+    assert _all_closed(rig.db)
+
+
+def test_resumed_and_alternating_rotations_log_in_when_they_set(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No early login where setSecret may need another login than the current user's: a
+    resumed rotation (AWSPENDING already holds a value) or the alternating-users function."""
+    _secret(rig, "resumed", "app", "app-pw-0")
+    roles = rig.db.servers[(DB.host, DB.port)]
+    saved = roles.pop("app")  # the first attempt fails at setSecret
+    rig.call("RotateSecret", SecretId="resumed", RotationLambdaARN=SINGLE)
+    rig.drain()
+    roles["app"] = saved
+    trace = _Trace(rig, monkeypatch)
+    rig.clock.advance(timedelta(minutes=1))
+    assert rig.drain() == 1
+    assert rig.logs_in(rig.value("resumed"))
+    master = _secret(rig, "master", "master", "master-pw")
+    _secret(rig, "multi", "app", "app-pw-0", masterarn=master)
+    rig.call("RotateSecret", SecretId="multi", RotationLambdaARN=MULTI)
+    assert rig.drain() == 1
+    assert rig.logs_in(rig.value("multi"))
+    assert trace.logins and trace.early == 0
     assert _all_closed(rig.db)

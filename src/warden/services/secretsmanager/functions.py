@@ -22,16 +22,18 @@ sent to the server the superuser secret itself names. No message contains a pass
 A fresh single-user rotation logs in for setSecret while createSecret stores ``AWSPENDING``
 (``log_in_early``): the connection's TLS handshake and SCRAM exchange overlap that write, and
 the password itself still changes only after it. Measured: setSecret about 22 ms before, 14
-after, createSecret 3 to 4 ms slower (the two share the GIL): about 3 ms off a rotation's 60.
+after, createSecret 3 to 4 ms slower (the two share the GIL): about 3 ms off the 60 or so from
+RotateSecret to the new AWSCURRENT.
 """
 
 from __future__ import annotations
 
 import enum
 import re
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import TypeVar
 
 from warden.core.redacted import Redacted
@@ -111,23 +113,17 @@ class PostgresFunctions:
     trust: Trust
     managed: dict[str, ManagedRotation]
     connect_timeout: int = 5
-    # Early logins (``log_in_early``): one per rotation running at once.
-    _ahead: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(8, thread_name_prefix="sm-login-ahead"),
-        init=False,
-        repr=False,
-    )
 
-    def log_in_early(self, strategy: Strategy, current: DbSecret) -> EarlyLogin | None:
-        """Begin setSecret's login as ``current`` in the background, so that it overlaps
-        createSecret (which stores ``AWSPENDING`` first: the password itself changes only in
-        setSecret). For the single-user function, whose setSecret first logs in as the
-        current user; None for the others."""
-        if strategy is not Strategy.SINGLE_USER:
-            return None
+    def log_in_early(self, current: DbSecret) -> EarlyLogin:
+        """Begin the single-user function's setSecret login (as ``current``) on a thread of
+        its own, so that it overlaps createSecret, which stores ``AWSPENDING`` first: the
+        password itself changes only in setSecret, through this session. The session is
+        then a few milliseconds old when it is used: a password changed elsewhere in between
+        is overwritten rather than refused, and a connection the server dropped meanwhile
+        fails the step (retried like any other failure)."""
         where = self._endpoint(current)
         return EarlyLogin(
-            current, where, self._ahead.submit(self.accounts.log_in, where, current.login)
+            current, where, _in_background(lambda: self.accounts.log_in(where, current.login))
         )
 
     def new_pending(self, strategy: Strategy, current: DbSecret) -> SecretValue:
@@ -320,6 +316,21 @@ class EarlyLogin:
 def _close_session(login: Future[AccountSession]) -> None:
     if login.exception() is None:
         login.result().close()
+
+
+def _in_background(fn: Callable[[], T]) -> Future[T]:
+    """``fn``'s outcome, computed on a daemon thread (it never holds up the process's exit;
+    a login ends within its connect timeout)."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # handed to whoever takes the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="sm-login-ahead", daemon=True).start()
+    return future
 
 
 def _failed(exc: EngineError) -> StepFailed:

@@ -139,8 +139,9 @@ class RotationRun:
         self.state.complete(self.scope)
 
     def _log_in_early(self, strategy: Strategy, snapshot: Snapshot | None) -> EarlyLogin | None:
-        """A fresh rotation's setSecret login, begun now to overlap createSecret."""
-        if snapshot is None:
+        """A fresh single-user rotation's setSecret login, begun now to overlap createSecret
+        (the other functions log in as another user, or not at all)."""
+        if snapshot is None or strategy is not Strategy.SINGLE_USER:
             return None
         pending = snapshot.versions.get(self.scope.version_id)
         if pending is not None and pending.sealed is not None:
@@ -149,7 +150,7 @@ class RotationRun:
             current = self._parse(snapshot, CURRENT)
         except (StepFailed, AwsError):
             return None  # createSecret reports it, in its place
-        return self.functions.log_in_early(strategy, current)
+        return self.functions.log_in_early(current)
 
     def _standing(self) -> Snapshot | None:
         """A fresh snapshot while the rotation runs; None once finished; else ``_Stop``."""
